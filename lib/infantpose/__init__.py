@@ -1,0 +1,39 @@
+"""infantpose: the tested package behind the Infant Pose Book.
+
+Notebooks import it by name (``import infantpose as ip``). Submodules are loaded
+on first use so that ``import infantpose`` stays fast and never pulls in torch,
+pyrender or the body models unless a chapter needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+_SUBMODULES = (
+    "book",
+    "compat",
+    "config",
+    "data",
+    "env",
+    "io",
+    "keypoints",
+    "metrics",
+    "runs",
+    "viz",
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import book, compat, config, data, env, io, keypoints, metrics, runs, viz  # noqa: F401
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'infantpose' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SUBMODULES])
