@@ -1,0 +1,69 @@
+"""Command line: ``python -m infantpose.book {run,results,build,all,check} --profile NAME``."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from . import __doc__ as package_doc
+from .chapters import ChapterFailed
+from .html import build_html, check_in_browser
+from .results import write_results
+from .run import run_book
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infantpose.book", description=package_doc.splitlines()[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("run", "execute the chapters with papermill"),
+        ("results", "write book/results.md from the runs"),
+        ("build", "build the HTML book from the executed chapters"),
+        ("all", "run, then results, then build"),
+        (
+            "check",
+            "open every built page in headless Chromium; fail on any request leaving the machine",
+        ),
+    ):
+        cmd = sub.add_parser(name, help=help_text)
+        if name != "check":
+            cmd.add_argument(
+                "--profile", default="default", help="smoke, default, paper or a YAML path"
+            )
+        if name in ("run", "all"):
+            cmd.add_argument("--only", nargs="+", metavar="CHAPTER", help="run only these chapters")
+            cmd.add_argument(
+                "--fail-over-budget",
+                action="store_true",
+                help="a chapter over budget fails the run",
+            )
+    args = parser.parse_args(argv)
+    try:
+        if args.command in ("run", "all"):
+            run_book(args.profile, args.only, fail_over_budget=args.fail_over_budget)
+        if args.command in ("results", "all"):
+            print(f"wrote {write_results(args.profile)}")
+        if args.command in ("build", "all"):
+            print(f"book: {build_html() / 'index.html'}")
+        if args.command == "check":
+            for page in check_in_browser():
+                print(
+                    f"ok  {page.page}  ({page.plotly_figures} plotly figures) → {page.screenshot}"
+                )
+    except ChapterFailed as err:
+        print(f"FAILED: {err}", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as err:
+        print(
+            f"FAILED: {' '.join(map(str, err.cmd[:2]))} exited with {err.returncode}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,10 @@
+"""The chapters of the book, in reading order."""
+
+from __future__ import annotations
+
+#: The chapters in reading order; ``book/_toc.yml`` lists the same (tested).
+CHAPTERS = ("00-measuring-pose",)
+
+
+class ChapterFailed(RuntimeError):
+    """A chapter raised, timed out or could not be started, or the book failed to build."""

@@ -1,0 +1,274 @@
+"""Execute the chapters: jupytext → papermill on the named kernel, timed against budgets.
+
+Per chapter the driver
+
+1. reads the MyST text notebook ``notebooks/NN-name.md`` (the source of truth),
+2. checks that every parameter the profile passes is declared in its ``parameters``
+   cell (a typo in a profile is an error, not a silently ignored value),
+3. executes it with papermill on the registered ``infantpose`` kernel, with a cell
+   timeout and a whole-chapter timeout, writing the executed copy to ``book/notebooks/``,
+4. records its wall time against the profile's budget in ``runs/<profile>/timings.json``.
+
+A failing chapter stops the run with a message naming the chapter, the failing cell
+and the error; the executed copy up to the failure is kept for inspection.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Profile, data_root, load_profile, project_root, run_dir, runs_root
+from ..io import atomic_path, write_json_atomic
+from .chapters import CHAPTERS, ChapterFailed
+
+KERNEL_NAME = "infantpose"
+KERNEL_DISPLAY_NAME = "Python (infantpose)"
+TIMINGS_FILE = "timings.json"
+
+
+@dataclass
+class ChapterTiming:
+    notebook: str
+    seconds: float
+    budget_s: float
+    status: str  # "ok", "failed" or "timeout"
+
+    @property
+    def over_budget(self) -> bool:
+        return self.seconds > self.budget_s
+
+    def to_dict(self) -> dict:
+        return {
+            "seconds": round(self.seconds, 2),
+            "budget_s": self.budget_s,
+            "over_budget": self.over_budget,
+            "status": self.status,
+        }
+
+
+# ---------------------------------------------------------------- kernel
+
+
+def ensure_kernel() -> None:
+    """Register the ``infantpose`` kernel for this interpreter (inside the venv) if needed."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+        if Path(spec.argv[0]).resolve() == Path(sys.executable).resolve():
+            return
+    except NoSuchKernel:
+        pass
+    subprocess.run(
+        [sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME,
+         "--display-name", KERNEL_DISPLAY_NAME],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------- notebooks
+
+
+def notebook_source(notebook: str, root: Path | None = None) -> Path:
+    path = (root or project_root()) / "notebooks" / f"{notebook}.md"
+    if not path.is_file():
+        raise ChapterFailed(f"chapter {notebook!r}: its source {path} does not exist")
+    return path
+
+
+def to_ipynb(source: Path, target: Path) -> None:
+    """Convert a MyST text notebook to ``.ipynb`` on the named kernel."""
+    import jupytext
+
+    nb = jupytext.read(source)
+    nb.metadata["kernelspec"] = {
+        "name": KERNEL_NAME,
+        "display_name": KERNEL_DISPLAY_NAME,
+        "language": "python",
+    }
+    nb.metadata.pop("jupytext", None)  # the executed copy is not paired with anything
+    if not any("parameters" in cell.metadata.get("tags", []) for cell in nb.cells):
+        raise ChapterFailed(
+            f"{source}: no cell tagged `parameters`; add `:tags: [parameters]` to the cell of literals"
+        )
+    jupytext.write(nb, target, fmt="ipynb")
+
+
+def check_parameters(notebook_path: Path, parameters: dict, *, where: str) -> None:
+    """Every parameter the profile passes must be declared by the notebook."""
+    import papermill
+
+    declared = set(papermill.inspect_notebook(str(notebook_path)))
+    unknown = sorted(set(parameters) - declared)
+    if unknown:
+        raise ChapterFailed(
+            f"{where}: the profile passes {unknown}, which the chapter's `parameters` cell does "
+            f"not declare (it declares {sorted(declared)}); fix the name in the profile or add "
+            "the parameter to the notebook"
+        )
+
+
+def failing_cell(executed: Path) -> str:
+    """Describe the cell papermill marked as failed (or still running) in an executed copy."""
+    try:
+        nb = json.loads(executed.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return "no executed copy was written"
+    code_cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    for number, cell in enumerate(code_cells, start=1):
+        meta = cell.get("metadata", {}).get("papermill", {})
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if meta.get("exception") or errors or meta.get("status") == "running":
+            first = next(
+                (ln for ln in "".join(cell.get("source", "")).splitlines() if ln.strip()), ""
+            )
+            what = f"code cell {number} (`{first.strip()[:80]}`)"
+            if errors:
+                what += f": {errors[0].get('ename')}: {errors[0].get('evalue')}"
+            elif meta.get("status") == "running":
+                what += ": still running when it was stopped"
+            return what
+    return "no cell was marked as failed"
+
+
+def run_chapter(notebook: str, profile: Profile, *, root: Path, log_dir: Path) -> ChapterTiming:
+    """Execute one chapter; raise :class:`ChapterFailed` with the failing cell on error."""
+    spec = profile.chapter(notebook)
+    out_dir = run_dir(profile.name, notebook)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    parameters = {**profile.parameters_for(notebook), "run_dir": str(out_dir)}
+    executed_tmp = out_dir / "executed.ipynb"
+    with tempfile.TemporaryDirectory(prefix=f"{notebook}-") as tmp:
+        source_nb = Path(tmp) / f"{notebook}.ipynb"
+        params_file = Path(tmp) / "parameters.json"
+        to_ipynb(notebook_source(notebook, root), source_nb)
+        check_parameters(source_nb, parameters, where=f"{profile.source} → {notebook}")
+        params_file.write_text(json.dumps(parameters), encoding="utf-8")
+        command = [
+            sys.executable, "-m", "papermill", str(source_nb), str(executed_tmp),
+            "-f", str(params_file), "-k", KERNEL_NAME, "--cwd", str(root / "notebooks"),
+            "--execution-timeout", str(int(profile.cell_timeout_s)), "--no-progress-bar",
+        ]  # fmt: skip
+        env = {
+            **os.environ,
+            "INFANTPOSE_DATA": str(data_root()),
+            "INFANTPOSE_RUNS": str(runs_root()),
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        }
+        log_path = log_dir / f"{notebook}.log"
+        start = time.perf_counter()
+        with open(log_path, "w", encoding="utf-8") as log:
+            proc = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
+            try:
+                code = proc.wait(timeout=profile.notebook_timeout_s)
+                status = "ok" if code == 0 else "failed"
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)  # papermill and its kernel
+                proc.wait()
+                status = "timeout"
+        seconds = time.perf_counter() - start
+    timing = ChapterTiming(notebook, seconds, spec.budget_s, status)
+    if status != "ok":
+        kept = out_dir / "failed.ipynb"
+        if executed_tmp.exists():
+            os.replace(executed_tmp, kept)
+        reason = (
+            f"exceeded its {profile.notebook_timeout_s:.0f} s limit"
+            if status == "timeout"
+            else "raised an error"
+        )
+        raise ChapterFailed(
+            f"chapter {notebook} {reason} in {failing_cell(kept)}\n"
+            f"  executed copy up to the failure: {kept}\n  log: {log_path}"
+        )
+    book_copy = root / "book" / "notebooks" / f"{notebook}.ipynb"
+    with atomic_path(book_copy) as tmp_copy:
+        shutil.copyfile(executed_tmp, tmp_copy)
+    executed_tmp.unlink()
+    return timing
+
+
+# ---------------------------------------------------------------- timings
+
+
+def timings_path(profile: str) -> Path:
+    return runs_root() / profile / TIMINGS_FILE
+
+
+def read_timings(profile: str) -> dict:
+    path = timings_path(profile)
+    if not path.is_file():
+        return {"profile": profile, "chapters": {}}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _write_timings(profile: Profile, chapters: dict[str, dict]) -> dict:
+    ordered = {name: chapters[name] for name in CHAPTERS if name in chapters}
+    total = sum(c["seconds"] for c in ordered.values())
+    payload = {
+        "profile": profile.name,
+        "book_budget_s": profile.book_budget_s,
+        "total_s": round(total, 2),
+        "over_budget": total > profile.book_budget_s,
+        "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "chapters": ordered,
+    }
+    write_json_atomic(timings_path(profile.name), payload)
+    return payload
+
+
+def run_book(
+    profile_name: str, only: list[str] | None = None, *, fail_over_budget: bool = False
+) -> dict:
+    """Run the chapters (all, or ``only``) in order; return the timings written."""
+    root = project_root()
+    profile = load_profile(profile_name)
+    chapters = list(CHAPTERS) if not only else [c for c in CHAPTERS if c in only]
+    missing = sorted(set(only or []) - set(CHAPTERS))
+    if missing:
+        raise ChapterFailed(f"unknown chapter(s) {missing}; chapters: {', '.join(CHAPTERS)}")
+    for notebook in chapters:
+        profile.chapter(notebook)  # every chapter has a budget before anything runs
+    ensure_kernel()
+    log_dir = runs_root() / profile.name / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    recorded = dict(read_timings(profile.name).get("chapters", {})) if only else {}
+    for notebook in chapters:
+        print(f"[{profile.name}] {notebook} …", flush=True)
+        try:
+            timing = run_chapter(notebook, profile, root=root, log_dir=log_dir)
+        except ChapterFailed:
+            recorded.pop(notebook, None)
+            _write_timings(profile, recorded)
+            raise
+        recorded[notebook] = timing.to_dict()
+        flag = "  OVER BUDGET" if timing.over_budget else ""
+        print(
+            f"[{profile.name}] {notebook} done in {timing.seconds:.1f} s (budget {timing.budget_s:.0f} s){flag}"
+        )
+    payload = _write_timings(profile, recorded)
+    over = [name for name, c in payload["chapters"].items() if c["over_budget"]]
+    print(
+        f"[{profile.name}] book: {payload['total_s']:.0f} s of {profile.book_budget_s:.0f} s budget"
+    )
+    if over or payload["over_budget"]:
+        message = (
+            f"over budget: {', '.join(over) or 'the whole book'} (see {timings_path(profile.name)})"
+        )
+        if fail_over_budget:
+            raise ChapterFailed(message)
+        print(f"WARNING: {message}", file=sys.stderr)
+    return payload

@@ -1,0 +1,165 @@
+"""The first and last cells of every chapter: set up, and report the environment.
+
+``setup_notebook`` seeds every generator, fixes the plot style and the plotly
+renderer (so interactive figures are inlined into the offline book), and returns
+the torch device the profile asked for. ``env_report`` prints what a reader needs
+to reproduce a number: versions, device, git commit.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import re
+import subprocess
+from importlib import metadata
+
+import numpy as np
+
+_REPORTED = (
+    "infantpose",
+    "torch",
+    "torchvision",
+    "numpy",
+    "anny",
+    "smplx",
+    "pyrender",
+    "pycocotools",
+    "papermill",
+    "jupyter-book",
+    "plotly",
+)
+
+
+def resolve_device(device: str = "auto"):
+    """``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"auto"`` (CUDA when present) → ``torch.device``.
+
+    Asking for CUDA on a machine without it is an error rather than a silent
+    fallback, so a `paper` run never trains for hours on the CPU by accident.
+    """
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            f"device {device!r} was requested but torch sees no CUDA device; "
+            "set `device: cpu` (or `auto`) in the profile or the notebook parameters"
+        )
+    return dev
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA)."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - libraries still draw from the legacy global generator
+    torch.manual_seed(seed)
+
+
+_REMOTE_MATHJAX = re.compile(r'<script src="https?://[^"]*mathjax[^"]*"></script>', re.IGNORECASE)
+OFFLINE_RENDERER = "notebook_offline"
+
+
+def register_offline_plotly_renderer() -> str:
+    """Register plotly's notebook renderer minus its MathJax-from-a-CDN script tag.
+
+    plotly's ``notebook`` renderer hard-codes ``include_mathjax="cdn"``; the book
+    already loads MathJax locally, and a published page must not fetch anything.
+    Returns the renderer name to combine with ``plotly_mimetype``.
+    """
+    import plotly.io as pio
+    from plotly.io._base_renderers import NotebookRenderer
+
+    class OfflineNotebookRenderer(NotebookRenderer):
+        def to_mimebundle(self, fig_dict):
+            bundle = super().to_mimebundle(fig_dict)
+            bundle["text/html"] = _REMOTE_MATHJAX.sub("", bundle["text/html"])
+            return bundle
+
+    if OFFLINE_RENDERER not in pio.renderers:
+        pio.renderers[OFFLINE_RENDERER] = OfflineNotebookRenderer()
+    return OFFLINE_RENDERER
+
+
+def setup_notebook(seed: int = 0, device: str = "cpu", *, torch_threads: int | None = None):
+    """Seed, set the figure style and the plotly renderer; return the torch device.
+
+    ``torch_threads`` defaults to the number of CPUs available to this process.
+    """
+    import matplotlib as mpl
+    import plotly.io as pio
+    import torch
+
+    seed_everything(seed)
+    torch.set_num_threads(torch_threads or len(os.sched_getaffinity(0)))
+    # plotly.js travels inside the page; the mimetype keeps JupyterLab interactive.
+    pio.renderers.default = f"plotly_mimetype+{register_offline_plotly_renderer()}"
+    mpl.rcParams.update(
+        {
+            "figure.dpi": 110,
+            "savefig.dpi": 150,
+            "figure.figsize": (6.4, 4.0),
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "font.size": 10,
+        }
+    )
+    return resolve_device(device)
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def environment() -> dict[str, str]:
+    """Versions, device and commit, as a flat dict (also saved beside every metrics file)."""
+    import torch
+
+    info = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": str(len(os.sched_getaffinity(0))),
+        "torch_threads": str(torch.get_num_threads()),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
+        "git_commit": _git_commit(),
+    }
+    info.update({package: _version(package) for package in _REPORTED})
+    return info
+
+
+def env_report() -> None:
+    """Print :func:`environment` as an aligned block (the hidden last cell of each chapter)."""
+    info = environment()
+    width = max(map(len, info))
+    for key, value in info.items():
+        print(f"{key:<{width}}  {value}")

@@ -1,0 +1,233 @@
+"""The execution path: chapters, parameters, papermill failures, timings, results, offline HTML."""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infantpose.book import CHAPTERS, ChapterFailed, check_in_browser, remote_assets
+from infantpose.book.results import results_markdown
+from infantpose.book.run import check_parameters, run_chapter, to_ipynb
+from infantpose.config import PROFILE_NAMES, load_profile
+from infantpose.runs import read_metrics, record_metrics
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _parameters_cell(ipynb: Path) -> str:
+    nb = json.loads(ipynb.read_text())
+    cells = [c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", [])]
+    assert len(cells) == 1, f"{ipynb.name}: expected exactly one cell tagged parameters"
+    return "".join(cells[0]["source"])
+
+
+def test_chapters_toc_and_sources_agree():
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
+    files = [entry["file"] for entry in toc["chapters"]]
+    assert [f.removeprefix("notebooks/") for f in files if f.startswith("notebooks/")] == list(
+        CHAPTERS
+    )
+    assert sorted(p.stem for p in (ROOT / "notebooks").glob("*.md")) == sorted(CHAPTERS)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_each_chapter_has_one_parameters_cell_of_literals(chapter, tmp_path):
+    target = tmp_path / f"{chapter}.ipynb"
+    to_ipynb(ROOT / "notebooks" / f"{chapter}.md", target)
+    tree = ast.parse(_parameters_cell(target))
+    names = set()
+    for node in tree.body:
+        assert isinstance(node, ast.Assign), "only assignments in the parameters cell"
+        ast.literal_eval(
+            node.value
+        )  # raises unless a literal: derived values belong in the next cell
+        names |= {t.id for t in node.targets}
+    assert {"profile", "device", "seed", "run_dir"} <= names
+    for profile in PROFILE_NAMES:  # every profile parameter is declared by the chapter
+        params = {**load_profile(profile).parameters_for(chapter), "run_dir": ""}
+        check_parameters(target, params, where=profile)
+
+
+def test_a_profile_parameter_the_chapter_does_not_declare_is_rejected(tmp_path):
+    target = tmp_path / "c.ipynb"
+    to_ipynb(ROOT / "notebooks" / f"{CHAPTERS[0]}.md", target)
+    with pytest.raises(ChapterFailed, match=r"passes \['num_epocs'\]"):
+        check_parameters(target, {"num_epocs": 2}, where="smoke.yaml")
+
+
+def test_a_text_notebook_without_parameters_cell_is_rejected(tmp_path):
+    source = tmp_path / "x.md"
+    source.write_text("# T\n\n```{code-cell} ipython3\nx = 1\n```\n")
+    with pytest.raises(ChapterFailed, match="no cell tagged `parameters`"):
+        to_ipynb(source, tmp_path / "x.ipynb")
+
+
+# ------------------------------------------------------------ papermill runs in a scratch project
+
+
+def _scratch_project(
+    tmp_path: Path, body: str, *, notebook_timeout_s: float = 120
+) -> tuple[Path, object]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "notebooks" / "00-demo.md").write_text(
+        textwrap.dedent(
+            """\
+            ---
+            jupytext:
+              text_representation: {extension: .md, format_name: myst}
+            kernelspec: {display_name: Python 3, language: python, name: python3}
+            ---
+            # Demo
+
+            ```{code-cell} ipython3
+            :tags: [parameters]
+            seed = 0
+            run_dir = ""
+            ```
+            """
+        )
+        + body
+    )
+    profile = tmp_path / "configs" / "t.yaml"
+    profile.write_text(
+        yaml.safe_dump(
+            {
+                "name": "t",
+                "description": "test",
+                "data": "embedded",
+                "device": "cpu",
+                "book_budget_s": 100,
+                "notebook_timeout_s": notebook_timeout_s,
+                "cell_timeout_s": 60,
+                "parameters": {"seed": 7},
+                "notebooks": {"00-demo": {"budget_s": 0.001}},
+            }
+        )
+    )
+    return tmp_path, load_profile(profile)
+
+
+def _cell(source: str) -> str:
+    return f"\n```{{code-cell}} ipython3\n{source}\n```\n"
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("INFANTPOSE_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("INFANTPOSE_DATA", str(tmp_path / "data"))
+    return tmp_path / "runs"
+
+
+def test_a_chapter_runs_with_its_parameters_and_is_timed(tmp_path, runs):
+    body = _cell("assert seed == 7, seed\nprint('seed', seed)")
+    root, profile = _scratch_project(tmp_path / "p", body)
+    timing = run_chapter("00-demo", profile, root=root, log_dir=tmp_path)
+    assert timing.status == "ok" and timing.over_budget  # the 1 ms budget is flagged
+    executed = json.loads((root / "book" / "notebooks" / "00-demo.ipynb").read_text())
+    assert any(
+        "seed 7" in "".join(o.get("text", ""))
+        for c in executed["cells"]
+        for o in c.get("outputs", [])
+    )
+
+
+def test_a_failing_chapter_names_the_notebook_and_the_cell(tmp_path, runs):
+    body = _cell("x = 1") + _cell("ratio = 1 / 0  # the bug")
+    root, profile = _scratch_project(tmp_path / "p", body)
+    with pytest.raises(ChapterFailed) as err:
+        run_chapter("00-demo", profile, root=root, log_dir=tmp_path)
+    message = str(err.value)
+    assert "chapter 00-demo raised an error" in message
+    assert "`ratio = 1 / 0  # the bug`" in message and "ZeroDivisionError" in message
+    assert (runs / "t" / "00-demo" / "failed.ipynb").exists()
+    assert not (root / "book" / "notebooks" / "00-demo.ipynb").exists()
+
+
+def test_a_chapter_over_its_time_limit_is_stopped(tmp_path, runs):
+    body = _cell("import time\ntime.sleep(120)")
+    root, profile = _scratch_project(tmp_path / "p", body, notebook_timeout_s=8)
+    with pytest.raises(
+        ChapterFailed, match=r"exceeded its 8 s limit in code cell \d+ \(`import time`\)"
+    ):
+        run_chapter("00-demo", profile, root=root, log_dir=tmp_path)
+
+
+# ------------------------------------------------------------ metrics and the results page
+
+
+def test_record_metrics_requires_provenance(tmp_path):
+    with pytest.raises(ValueError, match="data="):
+        record_metrics(tmp_path, {"ap": 1.0}, data="synthetic-ish", seeds=1, selection="x")
+    with pytest.raises(ValueError, match="seeds="):
+        record_metrics(tmp_path, {"ap": 1.0}, data="embedded", seeds=0, selection="x")
+    with pytest.raises(ValueError, match="selection"):
+        record_metrics(tmp_path, {"ap": 1.0}, data="embedded", seeds=3, selection=" ")
+    assert read_metrics(tmp_path) is None
+
+
+def test_results_page_lists_timings_and_metrics_with_their_provenance(runs):
+    chapter = CHAPTERS[0]
+    record_metrics(
+        runs / "smoke" / chapter,
+        {"ap": {"mean": 0.91234}},
+        data="embedded",
+        seeds=3,
+        selection="best validation AP",
+    )
+    (runs / "smoke" / "timings.json").write_text(
+        json.dumps(
+            {
+                "total_s": 70.0,
+                "book_budget_s": 600,
+                "chapters": {
+                    chapter: {"seconds": 70.0, "budget_s": 60, "over_budget": True, "status": "ok"}
+                },
+            }
+        )
+    )
+    page = results_markdown("smoke")
+    assert f"| {chapter} | ok (over budget) | 70.0 | 60 |" in page
+    assert "Data: **embedded**; seeds: **3**; selection: best validation AP." in page
+    assert "| ap.mean | 0.9123 |" in page
+    assert "embedded, rendered stand-in" in page
+
+
+# ------------------------------------------------------------ offline HTML
+
+
+def test_remote_assets_finds_scripts_and_styles_but_not_links(tmp_path):
+    (tmp_path / "a.html").write_text(
+        '<script src="https://cdn.example/x.js"></script>'
+        '<link rel="stylesheet" href="//cdn.example/s.css">'
+        '<a href="https://example.org">a link is not a request</a>'
+        '<link rel="canonical" href="https://example.org/a.html">'
+        '<script src="_static/local.js"></script>'
+    )
+    found = remote_assets(tmp_path)
+    assert len(found) == 2
+    assert "x.js" in found[0] and "s.css" in found[1]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian chromium (make browser)")
+def test_browser_check_catches_a_request_leaving_the_page_origin(tmp_path):
+    html = tmp_path / "html"
+    html.mkdir()
+    (html / "ok.html").write_text("<html><body><p>offline</p></body></html>")
+    # Another loopback origin stands in for a CDN: nothing leaves the machine.
+    (html / "bad.html").write_text(
+        '<html><body><img src="http://127.0.0.2:9/cdn.png"></body></html>'
+    )
+    with pytest.raises(ChapterFailed) as err:
+        check_in_browser(html, tmp_path / "shots")
+    assert "bad.html: request to http://127.0.0.2:9/cdn.png" in str(err.value)
+    assert "ok.html" not in str(err.value)
+    assert (tmp_path / "shots" / "ok.png").exists()

@@ -1,0 +1,105 @@
+"""Profiles load, validate, and give each chapter its parameters; paths follow the env vars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infantpose.book import CHAPTERS
+from infantpose.config import (
+    PROFILE_NAMES,
+    ConfigError,
+    data_root,
+    load_profile,
+    project_root,
+    run_dir,
+    runs_root,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+VALID = """
+name: tiny
+description: a test profile
+data: embedded
+device: cpu
+book_budget_s: 60
+notebook_timeout_s: 30
+cell_timeout_s: 20
+parameters: {seed: 0, device: cpu}
+notebooks:
+  00-measuring-pose: {budget_s: 10, parameters: {seed: 3}}
+"""
+
+
+@pytest.mark.parametrize("name", PROFILE_NAMES)
+def test_shipped_profiles_load_and_cover_every_chapter(name):
+    profile = load_profile(name)
+    assert profile.name == name
+    assert set(profile.notebooks) == set(CHAPTERS)
+    assert sum(c.budget_s for c in profile.notebooks.values()) <= profile.book_budget_s
+
+
+def test_book_budgets_are_the_promised_ones():
+    assert load_profile("smoke").book_budget_s <= 10 * 60
+    assert load_profile("default").book_budget_s <= 45 * 60
+    assert load_profile("paper").device == "cuda"
+
+
+def test_chapter_parameters_override_shared_ones(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(VALID)
+    profile = load_profile(path)
+    assert profile.parameters_for("00-measuring-pose") == {"seed": 3, "device": "cpu"}
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("data: embedded", "data: youtube"), "field `data`"),
+        (
+            lambda t: t.replace("book_budget_s: 60", "book_budget_s: soon"),
+            "`book_budget_s` must be",
+        ),
+        (lambda t: t.replace("device: cpu\n", ""), "missing field `device`"),
+        (lambda t: t + "epochs: 3\n", "unknown field"),
+        (lambda t: t.replace("{budget_s: 10, ", "{budget: 10, "), "notebooks.00-measuring-pose"),
+        (lambda t: t.replace("name: tiny", "name: [tiny"), "not valid YAML"),
+    ],
+)
+def test_bad_profiles_name_the_file_and_the_field(tmp_path, edit, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(edit(VALID))
+    with pytest.raises(ConfigError, match=message) as err:
+        load_profile(path)
+    assert str(path) in str(err.value)
+
+
+def test_missing_profile_lists_the_choices():
+    with pytest.raises(ConfigError, match="smoke, default, paper"):
+        load_profile("fast")
+
+
+def test_chapter_without_budget_is_an_error(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(VALID)
+    with pytest.raises(ConfigError, match="no entry for chapter '99-new'"):
+        load_profile(path).chapter("99-new")
+
+
+def test_paths_follow_environment_variables(tmp_path, monkeypatch):
+    monkeypatch.setenv("INFANTPOSE_DATA", str(tmp_path / "d"))
+    monkeypatch.setenv("INFANTPOSE_RUNS", str(tmp_path / "r"))
+    assert data_root() == tmp_path / "d"
+    assert runs_root() == tmp_path / "r"
+    assert run_dir("smoke", "00-measuring-pose") == tmp_path / "r" / "smoke" / "00-measuring-pose"
+
+
+def test_default_paths_are_under_the_checkout(monkeypatch):
+    monkeypatch.delenv("INFANTPOSE_DATA", raising=False)
+    monkeypatch.delenv("INFANTPOSE_RUNS", raising=False)
+    monkeypatch.chdir(ROOT / "lib")
+    assert project_root() == ROOT
+    assert data_root() == ROOT / "data"
+    assert runs_root() == ROOT / "runs"
