@@ -24,7 +24,7 @@ test: setup browser  ## what CI runs (.ci/run)
 	$(PY) -m infantpose.book check
 
 lab: setup  ## JupyterLab on the same environment; the .md chapters open as notebooks
-	$(PY) -m infantpose.lab
+	$(PY) -m infantpose.lab $(ARGS)
 
 setup: system-deps $(STAMP)
 

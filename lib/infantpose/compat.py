@@ -103,3 +103,11 @@ def ensure_torchvision() -> bool:
         return False
     _register_pure_torch_ops()
     return True
+
+
+def import_torchvision():
+    """``import torchvision`` after :func:`ensure_torchvision`; the way package code imports it."""
+    ensure_torchvision()
+    import torchvision
+
+    return torchvision

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -196,9 +195,32 @@ def run_chapter(notebook: str, profile: Profile, *, root: Path, log_dir: Path) -
         )
     book_copy = root / "book" / "notebooks" / f"{notebook}.ipynb"
     with atomic_path(book_copy) as tmp_copy:
-        shutil.copyfile(executed_tmp, tmp_copy)
+        tmp_copy.write_text(
+            json.dumps(for_the_book(executed_tmp, profile), indent=1), encoding="utf-8"
+        )
     executed_tmp.unlink()
     return timing
+
+
+def for_the_book(executed: Path, profile: Profile) -> dict:
+    """The executed notebook as the book shows it: the values that ran, once.
+
+    The defaults of the ``parameters`` cell are hidden (``remove-cell``); papermill's
+    injected cell, which holds the values actually used, says where they came from.
+    """
+    nb = json.loads(executed.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+        if "injected-parameters" in tags:
+            source = "".join(cell["source"]).replace(
+                "# Parameters\n",
+                f"# Parameters of profile `{profile.name}` ({Path(profile.source).name}), set by papermill\n",
+                1,
+            )
+            cell["source"] = source
+    return nb
 
 
 # ---------------------------------------------------------------- timings
