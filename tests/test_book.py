@@ -196,7 +196,10 @@ def test_results_page_lists_timings_and_metrics_with_their_provenance(runs):
     )
     page = results_markdown("smoke")
     assert f"| {chapter} | ok (over budget) | 70.0 | 60 |" in page
-    assert "Data: **embedded**; seeds: **3**; selection: best validation AP." in page
+    assert (
+        "Data: **the embedded stand-in (rendered, not real infants)**; seeds: **3**; selection: best validation AP."
+        in page
+    )
     assert "| ap.mean | 0.9123 |" in page
     assert "embedded, rendered stand-in" in page
 

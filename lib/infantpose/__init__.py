@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _SUBMODULES = (
+    "body",
     "book",
     "compat",
     "config",
@@ -20,13 +21,28 @@ _SUBMODULES = (
     "env",
     "io",
     "keypoints",
+    "lab",
     "metrics",
     "runs",
     "viz",
+    "worked_examples",
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import book, compat, config, data, env, io, keypoints, metrics, runs, viz  # noqa: F401
+    from . import (  # noqa: F401
+        book,
+        compat,
+        config,
+        data,
+        env,
+        io,
+        keypoints,
+        lab,
+        metrics,
+        runs,
+        viz,
+        worked_examples,
+    )
 
 
 def __getattr__(name: str):

@@ -98,6 +98,9 @@ def setup_notebook(seed: int = 0, device: str = "cpu", *, torch_threads: int | N
     torch.set_num_threads(torch_threads or len(os.sched_getaffinity(0)))
     # plotly.js travels inside the page; the mimetype keeps JupyterLab interactive.
     pio.renderers.default = f"plotly_mimetype+{register_offline_plotly_renderer()}"
+    # Send plotly.js now, as this cell's invisible output, rather than beside the first
+    # figure (a captioned figure cell must have one output). plotly has no public call.
+    pio.renderers._activate_pending_renderers()
     mpl.rcParams.update(
         {
             "figure.dpi": 110,

@@ -17,6 +17,9 @@ from typing import Any
 from .config import DATA_KINDS
 from .io import write_json_atomic
 
+#: Where reported numbers may come from: a profile's data, or made-up worked examples.
+METRIC_DATA_KINDS = (*DATA_KINDS, "made-up")
+
 METRICS_FILE = "metrics.json"
 
 
@@ -32,7 +35,8 @@ def record_metrics(
 ) -> Path:
     """Write ``<run_dir>/metrics.json`` atomically and return its path.
 
-    ``data`` is ``"embedded"`` (the rendered stand-in) or ``"real"``; ``seeds`` the
+    ``data`` is ``"embedded"`` (the rendered stand-in), ``"real"`` (a real dataset) or
+    ``"made-up"`` (hand-made worked examples, no dataset at all); ``seeds`` the
     number of seeds each number averages; ``selection`` how anything tuned was
     chosen (e.g. ``"best validation AP; validation carved from train"``, or
     ``"none: fixed worked example"``).
@@ -40,8 +44,10 @@ def record_metrics(
     from .env import environment
 
     run_dir = Path(run_dir)
-    if data not in DATA_KINDS:
-        raise ValueError(f"data={data!r}: say where the numbers come from, one of {DATA_KINDS}")
+    if data not in METRIC_DATA_KINDS:
+        raise ValueError(
+            f"data={data!r}: say where the numbers come from, one of {METRIC_DATA_KINDS}"
+        )
     if not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f"seeds={seeds!r}: the number of seeds behind each number (an int ≥ 1)")
     if not selection.strip():

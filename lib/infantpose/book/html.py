@@ -9,10 +9,11 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 from ..config import project_root
 from .chapters import ChapterFailed
@@ -83,6 +84,17 @@ class PageCheck:
     js_errors: list[str]
     plotly_figures: int
     screenshot: Path
+    missing_files: list[str] = field(default_factory=list)  # local requests answered 404
+    unrendered_math: bool = False  # the page has formulas and MathJax typeset none of them
+
+    @property
+    def problems(self) -> list[str]:
+        return (
+            [f"request to {u}" for u in self.external_requests]
+            + [f"JS error {e}" for e in self.js_errors]
+            + [f"missing file {m}" for m in self.missing_files]
+            + (["formulas were not typeset by MathJax"] if self.unrendered_math else [])
+        )
 
 
 def _serve(html_dir: Path) -> tuple[ThreadingHTTPServer, str]:
@@ -93,8 +105,17 @@ def _serve(html_dir: Path) -> tuple[ThreadingHTTPServer, str]:
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
+    """Serves the book silently and remembers every path it could not find."""
+
+    missing: ClassVar[list[str]] = []
+
     def log_message(self, format, *args):
         pass
+
+    def send_error(self, code, message=None, explain=None):
+        if code == 404 and self.path != "/favicon.ico":  # the browser asks for it by itself
+            type(self).missing.append(self.path)
+        super().send_error(code, message, explain)
 
 
 def _page_requests(netlog: Path, origin: str) -> set[str]:
@@ -137,7 +158,16 @@ def open_page(url: str, origin: str, screenshot: Path, chromium: str = "chromium
         for line in (shot.stderr + dom.stderr).splitlines()
         if "CONSOLE" in line and ("Uncaught" in line or "Error" in line)
     ]
-    return PageCheck(url, external, errors, dom.stdout.count('class="plotly-graph-div'), screenshot)
+    has_math = 'class="math' in dom.stdout
+    typeset = 'class="MathJax' in dom.stdout
+    return PageCheck(
+        url,
+        external,
+        errors,
+        dom.stdout.count('class="plotly-graph-div'),
+        screenshot,
+        unrendered_math=has_math and not typeset,
+    )
 
 
 def check_in_browser(
@@ -145,8 +175,9 @@ def check_in_browser(
 ) -> list[PageCheck]:
     """Open every page of the built book in headless Chromium, served from localhost.
 
-    Fails (``ChapterFailed``) when a page requests anything from another origin or
-    logs a JavaScript error; screenshots land in ``_build/screenshots/``.
+    Fails (``ChapterFailed``) when a page requests anything from another origin, asks
+    for a file the book does not contain, logs a JavaScript error, or shows formulas
+    that MathJax did not typeset; screenshots land in ``_build/screenshots/``.
     """
     root = project_root()
     html_dir = html_dir or root / "_build" / "html"
@@ -167,16 +198,13 @@ def check_in_browser(
         for page in pages:
             rel = page.relative_to(html_dir).as_posix()
             shot = screenshot_dir / (rel.replace("/", "__").removesuffix(".html") + ".png")
-            checks.append(open_page(f"{origin}/{rel}", origin, shot, chromium))
+            _QuietHandler.missing.clear()
+            check = open_page(f"{origin}/{rel}", origin, shot, chromium)
+            check.missing_files = sorted(set(_QuietHandler.missing))
+            checks.append(check)
     finally:
         server.shutdown()
-    problems = [
-        f"{c.page}: " + "; ".join(
-            [f"request to {u}" for u in c.external_requests] + [f"JS error {e}" for e in c.js_errors]
-        )
-        for c in checks
-        if c.external_requests or c.js_errors
-    ]  # fmt: skip
+    problems = [f"{c.page}: " + "; ".join(c.problems) for c in checks if c.problems]
     if problems:
         raise ChapterFailed("the book does not work offline:\n  " + "\n  ".join(problems))
     return checks

@@ -1,52 +1,41 @@
 """A small Sphinx extension that keeps the built book offline.
 
-Jupyter Book 1 loads MathJax from a CDN by default. This extension points Sphinx
-at the MathJax 2 copy shipped by the ``jupyter-server-mathjax`` package and copies
-it into the book's ``_static`` folder, so formulas render with no request leaving
-the machine. It also drops sphinx-thebe's scripts, which Jupyter Book always adds:
-they point at a CDN and, registered twice, raise a JavaScript error on every page
-(the book has no live-code buttons; students use ``make lab`` instead).
+Jupyter Book 1 loads MathJax from a CDN by default. This extension points Sphinx at
+the MathJax 3 copy shipped by the ``sphinx-mathjax-offline`` package (its SVG output
+carries its glyphs, so no font files are fetched) and copies it into the book's
+``_static`` folder, so formulas render with no request leaving the machine. It also
+drops sphinx-thebe's scripts, which Jupyter Book always adds: they point at a CDN
+and, registered twice, raise a JavaScript error on every page (the book has no
+live-code buttons; students use ``make lab`` instead).
 Listed under ``sphinx.extra_extensions`` in ``_config.yml``.
 """
 
 from __future__ import annotations
 
-from importlib.resources import files
+import shutil
+from importlib.metadata import distribution
 from pathlib import Path
 
-_MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML"
+_MATHJAX_ENTRY = "tex-svg.js"
 
 
 def mathjax_static_dir() -> Path:
-    """Folder holding ``MathJax.js`` inside the installed ``jupyter_server_mathjax``."""
-    return Path(str(files("jupyter_server_mathjax") / "static"))
+    """Folder holding MathJax 3 (``tex-svg.js`` and its components) in the installed package."""
+    return Path(
+        distribution("sphinx-mathjax-offline").locate_file("sphinx-mathjax-offline/static/mathjax")
+    )
 
 
 def _copy_mathjax(app, exception) -> None:
-    import shutil
-
     if exception is not None or app.builder.format != "html":
         return
     target = Path(app.outdir) / "_static" / "mathjax"
-    if not (target / "MathJax.js").exists():
+    if not (target / _MATHJAX_ENTRY).exists():
         shutil.copytree(mathjax_static_dir(), target, dirs_exist_ok=True)
 
 
 def _configure(app, config) -> None:
-    config.mathjax_path = f"mathjax/MathJax.js?config={_MATHJAX_CONFIG}"
-    # MathJax 2 reads its settings from here. MyST wraps notebook pages in a
-    # `tex2jax_ignore` section and marks each formula with the class `math`.
-    config.mathjax2_config = {
-        "tex2jax": {
-            "inlineMath": [["\\(", "\\)"]],
-            "displayMath": [["\\[", "\\]"]],
-            "ignoreClass": "tex2jax_ignore|mathjax_ignore",
-            "processClass": "tex2jax_process|mathjax_process|math|output_area",
-            "processEscapes": True,
-        }
-    }
-    config.mathjax3_config = None
-    config.myst_update_mathjax = False  # it would write a MathJax 3 config
+    config.mathjax_path = f"mathjax/{_MATHJAX_ENTRY}"
 
 
 def _drop_thebe(app, pagename, templatename, context, doctree) -> None:

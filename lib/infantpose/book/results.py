@@ -10,6 +10,13 @@ from ..runs import read_metrics
 from .chapters import CHAPTERS
 from .run import read_timings
 
+#: How each kind of data behind a number is named on the results page.
+DATA_WORDS = {
+    "embedded": "the embedded stand-in (rendered, not real infants)",
+    "real": "a real dataset",
+    "made-up": "made-up worked examples (no dataset, no model)",
+}
+
 
 def results_markdown(profile_name: str) -> str:
     """``book/results.md``: which chapters ran, their timings and their recorded metrics."""
@@ -53,7 +60,8 @@ def results_markdown(profile_name: str) -> str:
             "",
             f"## {name}",
             "",
-            f"Data: **{record['data']}**; seeds: **{record['seeds']}**; selection: {record['selection']}.",
+            f"Data: **{DATA_WORDS.get(record['data'], record['data'])}**; seeds: **{record['seeds']}**; "
+            f"selection: {record['selection']}.",
         ]
         if record.get("notes"):
             lines += ["", record["notes"]]

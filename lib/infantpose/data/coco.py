@@ -437,7 +437,7 @@ def annotation_record(
     :func:`bbox_from_keypoints` (``bbox_margin``, clipped to ``image_size``); ``area``
     defaults to the box area; pass the mask area when you have one, as COCO does.
     """
-    points = np.asarray(keypoints, dtype=np.float64)
+    points = np.array(keypoints, dtype=np.float64)  # a copy: the caller's array is not touched
     if points.shape != (NUM_KEYPOINTS, 3):
         raise ValueError(
             f"annotation_record(id={id}): keypoints have shape {points.shape}; expected (17, 3) "
