@@ -37,6 +37,8 @@ __all__ = [
 #: Backend name -> "module:class"; imported only when asked for.
 BACKENDS: dict[str, str] = {
     "anny": "infantpose.body.anny_backend:AnnyBody",
+    "smpl": "infantpose.body.smpl_backend:SmplBody",
+    "smil": "infantpose.body.smpl_backend:SmilBody",
 }
 
 

@@ -189,6 +189,7 @@ class AnnyBody(BodyModel):
     """
 
     backend = "anny"
+    shape_size = len(PHENOTYPE_LABELS)
 
     def __init__(
         self,
@@ -329,6 +330,21 @@ class AnnyBody(BodyModel):
                 f"(x.clamp({low:.4g}, {high:.4g}))"
             )
         return values
+
+    def shape_from_vector(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, 6) phenotypes from unconstrained ``z``: a logistic map into each range, centred on
+        the default body (``z = 0``). Age moves half as fast per unit of ``z`` as the others, so
+        ``|z| <= 1`` stays between a newborn and a toddler around the default baby."""
+        z = torch.as_tensor(z, device=self.device, dtype=self.dtype)
+        if z.dim() != 2 or z.shape[1] != self.shape_size:
+            raise BodyPoseError(
+                f"shape vector has shape {tuple(z.shape)}; expected (B, {self.shape_size})"
+            )
+        low, high = self._phenotype_low, self._phenotype_high
+        centre = ((self._default_phenotypes - low) / (high - low)).clamp(1e-3, 1 - 1e-3)
+        rate = torch.ones_like(low)
+        rate[PHENOTYPE_LABELS.index("age")] = 0.5
+        return low + (high - low) * torch.sigmoid(torch.logit(centre) + rate * z)
 
     def pose_parameters(self, pose: BodyPose) -> tuple[torch.Tensor, torch.Tensor]:
         """anny's inputs for ``pose``: (B, 104, 4, 4) ``local-ref`` deltas and (1 or B, 6) phenotypes."""

@@ -187,6 +187,8 @@ class BodyModel(torch.nn.Module, abc.ABC):
     foot_keypoint_names: tuple[str, ...] = FOOT_KEYPOINTS
     #: Short name of the backend (``"anny"``, ``"smpl"``, ...).
     backend: str = ""
+    #: Length of the unconstrained shape vector of :meth:`shape_from_vector`.
+    shape_size: int = 0
 
     faces: torch.Tensor
 
@@ -201,6 +203,14 @@ class BodyModel(torch.nn.Module, abc.ABC):
     @property
     @abc.abstractmethod
     def dtype(self) -> torch.dtype: ...
+
+    def shape_from_vector(self, z: torch.Tensor) -> Any:
+        """The ``BodyPose.shape`` of unconstrained (B, :attr:`shape_size`) vectors.
+
+        Zeros give the backend's default body, and each backend scales ``z`` so that
+        ``z ~ N(0, 1)`` stays a plausible body: a fitter optimises ``z`` with an L2 prior.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no shape vector")
 
     def zero_pose(self, batch_size: int = 1, shape: Any = None) -> BodyPose:
         """B rest poses on this model's device and dtype."""
