@@ -373,3 +373,31 @@ def test_same_bodies_on_the_gpu(anny_body):
         torch.testing.assert_close(
             getattr(gpu_out, name).cpu(), getattr(cpu_out, name), atol=1e-4, rtol=0
         )
+
+
+def test_skeleton_path_equals_the_full_forward(anny_body):
+    # The mesh-free path (bone transforms applied to precomputed keypoint moments) must give
+    # the forward's joints and keypoints, for any pose and shape, with gradients.
+    pose = _random_pose(5, seed=3, scale=0.5)
+    pose.shape = {"age": torch.tensor([-0.3, 0.0, 0.2, 0.6, 1.0]), "weight": 0.8}
+    out = anny_body(pose)
+    joints, keypoints = anny_body.skeleton(pose)
+    torch.testing.assert_close(joints, out.joints, atol=1e-5, rtol=0)
+    torch.testing.assert_close(keypoints, out.keypoints, atol=5e-5, rtol=0)
+    body_pose = pose.body_pose.clone().requires_grad_()
+    pose.body_pose = body_pose
+    anny_body.skeleton(pose)[1].square().sum().backward()
+    assert body_pose.grad is not None and bool(body_pose.grad.abs().sum() > 0)
+
+
+def test_shape_vector_maps_into_the_phenotype_ranges(anny_body):
+    zeros = anny_body.shape_from_vector(torch.zeros(1, anny_body.shape_size))
+    torch.testing.assert_close(zeros, anny_body.phenotypes(None, 1))
+    extreme = anny_body.shape_from_vector(torch.full((2, 6), 50.0) * torch.tensor([[1.0], [-1.0]]))
+    low, high = zip(
+        *(anny_backend.PHENOTYPE_RANGES[k] for k in anny_backend.PHENOTYPE_LABELS), strict=True
+    )
+    assert bool((extreme >= torch.tensor(low) - 1e-6).all())
+    assert bool((extreme <= torch.tensor(high) + 1e-6).all())
+    with pytest.raises(BodyPoseError, match=r"\(B, 6\)"):
+        anny_body.shape_from_vector(torch.zeros(3))

@@ -204,6 +204,14 @@ class BodyModel(torch.nn.Module, abc.ABC):
     @abc.abstractmethod
     def dtype(self) -> torch.dtype: ...
 
+    def skeleton(self, pose: BodyPose) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(joints, keypoints)`` of :meth:`forward` without the mesh: (B, 22, 3), (B, 17, 3).
+
+        Fitting needs only these; backends override it with a faster path when they have one.
+        """
+        out = self(pose)
+        return out.joints, out.keypoints
+
     def shape_from_vector(self, z: torch.Tensor) -> Any:
         """The ``BodyPose.shape`` of unconstrained (B, :attr:`shape_size`) vectors.
 
