@@ -17,6 +17,7 @@ from typing import Any
 
 from .joints import ANNY_BONES, BODY22, BODY_JOINTS, BODY_PARENTS, FOOT_KEYPOINTS, POSE_JOINTS
 from .model import BodyModel, BodyOutput, BodyPose, BodyPoseError
+from .poses import POSE_LIBRARY, PoseSample, PoseSampler
 
 __all__ = [
     "ANNY_BONES",
@@ -26,11 +27,14 @@ __all__ = [
     "BODY_PARENTS",
     "FOOT_KEYPOINTS",
     "POSE_JOINTS",
+    "POSE_LIBRARY",
     "AnnyBody",
     "BodyModel",
     "BodyOutput",
     "BodyPose",
     "BodyPoseError",
+    "PoseSample",
+    "PoseSampler",
     "load_body_model",
 ]
 
