@@ -8,6 +8,7 @@
 
 Conventions (frame, joints, axis-angles) are in :mod:`infantpose.body.model`; the anny
 backend, its phenotypes and its joint table in :mod:`infantpose.body.anny_backend`.
+SMPL and SMIL (``load_body_model("smil")``, licence-gated file) in :mod:`infantpose.body.smpl_backend`.
 """
 
 from __future__ import annotations
