@@ -74,9 +74,10 @@ class FitConfig:
     shape_weights: tuple[float, ...] = (200.0, 30.0, 50.0, 35.0)
     bending_scale: float = 3.17  # bending weight = this * pose prior weight (not squared)
     depth_weight: float = 100.0  # camera stage: weight^2 * (t_z - guessed depth)^2
-    camera_iterations: int = 30  # L-BFGS iterations of the camera stage
-    stage_iterations: int = 40  # L-BFGS iterations of each body stage
+    camera_iterations: int = 20  # L-BFGS iterations of the camera stage
+    stage_iterations: int = 30  # L-BFGS iterations of each body stage
     fit_shape: bool = True
+    shape_from_stage: int = 2  # the shape joins from this body stage on (it costs 2x per step)
     side_view_ratio: float = 0.35  # 2D shoulder width / torso length below this: try 180 deg too
     population: str = "infant"  # which library the pose prior is fitted on
     prior_components: int = 8
@@ -432,31 +433,33 @@ def fit(
 
         # Body stages.
         library_pose.requires_grad_(True)
-        params = [orient, transl, library_pose]
         if shape_z is not None:
             shape_z.requires_grad_(True)
-            params.append(shape_z)
 
-        def stage_loss(pose_weight: float, shape_weight: float) -> torch.Tensor:
-            projected = problem.keypoints(orient, library_pose, shape_z, transl)
+        def stage_loss(pose_weight: float, shape_weight: float, shape: bool) -> torch.Tensor:
+            z = shape_z if shape else None  # None: the default body, and a cheaper forward
+            projected = problem.keypoints(orient, library_pose, z, transl)
             loss = problem.data_term(projected)
             loss = loss + pose_weight**2 * prior(library_pose)
             loss = loss + config.bending_scale * pose_weight * bending_energy(library_pose)
-            if shape_z is not None:
-                loss = loss + shape_weight**2 * shape_z.square().sum(-1)
+            if z is not None:
+                loss = loss + shape_weight**2 * z.square().sum(-1)
             return loss
 
-        for pose_weight, shape_weight in zip(
-            config.pose_prior_weights, config.shape_weights, strict=True
-        ):
+        stages = zip(config.pose_prior_weights, config.shape_weights, strict=True)
+        for stage, (pose_weight, shape_weight) in enumerate(stages):
+            with_shape = shape_z is not None and stage >= config.shape_from_stage
+            params = [orient, transl, library_pose] + ([shape_z] if with_shape else [])
             batched_lbfgs(
                 params,
-                lambda pw=pose_weight, sw=shape_weight: stage_loss(pw, sw),
+                lambda pw=pose_weight, sw=shape_weight, ws=with_shape: stage_loss(pw, sw, ws),
                 config.stage_iterations,
             )
 
         with torch.no_grad():
-            final = stage_loss(config.pose_prior_weights[-1], config.shape_weights[-1])
+            final = stage_loss(
+                config.pose_prior_weights[-1], config.shape_weights[-1], shape_z is not None
+            )
             projected = problem.keypoints(orient, library_pose, shape_z, transl)
             flex = prior(library_pose)
 
