@@ -26,35 +26,19 @@ from infantpose.body import AnnyBody, PoseSampler
 from infantpose.body.fit import FitConfig, fit
 from infantpose.body.priors import fit_pose_prior
 from infantpose.metrics import pa_mpjpe
-from infantpose.render import Renderer, get_preset, sample_camera
-from infantpose.render.synth import render_sample, sample_appearance
+from infantpose.render import render_poses
 
 SIZE = (384, 288)
 
 
 def rendered_keypoints(body: AnnyBody, count: int, seed: int):
-    """Keypoints (with visibility) and cameras of ``count`` rendered library poses."""
+    """Keypoints (with visibility), intrinsics and 3D keypoints of ``count`` rendered library poses."""
     sample = PoseSampler(body).sample(count, seed=seed)
-    preset = get_preset("synthetic")
+    rendered = render_poses(body, sample.pose, preset="synthetic", seed=seed, image_size=SIZE)
     with torch.no_grad():
-        out = body(sample.pose)
-    keypoints, intrinsics = [], []
-    with Renderer(*SIZE) as renderer:
-        for i in range(count):
-            rng = np.random.default_rng(seed * 1000 + i)
-            vertices = out.vertices[i].numpy()
-            appearance = sample_appearance(rng, preset, SIZE)
-            camera = sample_camera(rng, vertices, SIZE, preset.cameras)
-            one = type(out)(
-                vertices=out.vertices[i : i + 1],
-                faces=out.faces,
-                joints=out.joints[i : i + 1],
-                keypoints=out.keypoints[i : i + 1],
-            )
-            rendered = render_sample(renderer, one, camera, appearance, preset, rng)
-            keypoints.append(rendered.keypoints)
-            intrinsics.append(camera.K)
-    return np.stack(keypoints), np.stack(intrinsics), out.keypoints
+        _, truth = body.skeleton(sample.pose)
+    keypoints = np.stack([r.keypoints for r in rendered])
+    return keypoints, np.stack([r.camera.K for r in rendered]), truth
 
 
 def reset_peak_rss() -> bool:

@@ -371,3 +371,34 @@ def test_skeleton_figure_3d_errors():
         skeleton_figure_3d(np.zeros((17, 3)), COCO17, up_axis="x")
     with pytest.raises(ValueError, match=r"\(17, 3\)"):
         skeleton_figure_3d(np.zeros((17, 2)), COCO17)
+
+
+def test_torso_aligned_undoes_position_scale_and_roll():
+    from infantpose.viz import torso_aligned
+    from infantpose.worked_examples import infant_pose_2d
+
+    pose = np.asarray(infant_pose_2d(), dtype=np.float64)
+    angle = np.deg2rad(70)
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    moved = pose.copy()
+    moved[:, :2] = (pose[:, :2] - 50) @ rot.T * 2.5 + 300
+    a, b = torso_aligned(pose[None]), torso_aligned(moved[None])
+    np.testing.assert_allclose(a, b, atol=1e-9)
+    k = {n: i for i, n in enumerate(COCO17.joints)}
+    hips = a[0, [k["left_hip"], k["right_hip"]], :2].mean(0)
+    shoulders = a[0, [k["left_shoulder"], k["right_shoulder"]], :2].mean(0)
+    np.testing.assert_allclose(hips, 0, atol=1e-12)
+    np.testing.assert_allclose(shoulders, [0, 1], atol=1e-12)
+    missing = pose.copy()
+    missing[k["left_hip"], 2] = 0
+    assert np.isnan(torso_aligned(missing[None])[0, 0, 0])
+
+
+def test_pose_distribution_has_one_panel_per_set():
+    from infantpose.viz import plot_pose_distribution
+    from infantpose.worked_examples import infant_pose_2d
+
+    pose = np.asarray(infant_pose_2d(), dtype=np.float64)
+    fig = plot_pose_distribution({"a": pose[None].repeat(3, 0), "b": pose[None]})
+    assert len(fig.axes) == 2 and "3 poses" in fig.axes[0].get_title()
+    plt.close(fig)

@@ -48,6 +48,7 @@ __all__ = [
     "paper_protocol",
     "paper_rotations",
     "render_dataset",
+    "render_poses",
     "render_sample",
     "sample_appearance",
 ]
@@ -279,6 +280,41 @@ def render_sample(
         body=body_record or {},
         appearance=appearance.to_record(preset),
     )
+
+
+def render_poses(
+    body: BodyModel,
+    poses: BodyPose,
+    *,
+    preset: str | AppearancePreset = "synthetic",
+    seed: int = 0,
+    image_size: tuple[int, int] = (384, 288),
+    renderer: Renderer | None = None,
+) -> list[RenderedSample]:
+    """Render each pose once from a random camera of the preset, in memory (no files).
+
+    For figures, previews and experiments; :class:`DatasetWriter` writes datasets. Sample
+    ``i`` draws from ``numpy.random.default_rng([seed, i])``, so it does not depend on how
+    many poses come before it.
+    """
+    preset = get_preset(preset)
+    with torch.no_grad():
+        out = body(poses)
+    own = renderer is None
+    renderer = renderer or Renderer(*image_size)
+    samples = []
+    try:
+        for i in range(out.batch_size):
+            rng = np.random.default_rng([seed, i])
+            vertices = out.vertices[i].detach().cpu().numpy()
+            lying = is_lying(out.joints[i].detach().cpu().numpy())
+            appearance = sample_appearance(rng, preset, image_size, lying=lying)
+            camera = sample_camera(rng, vertices, image_size, preset.cameras, lying=lying)
+            samples.append(render_sample(renderer, out, camera, appearance, preset, rng, index=i))
+    finally:
+        if own:
+            renderer.close()
+    return samples
 
 
 # --------------------------------------------------------------------------- the writer

@@ -1,0 +1,189 @@
+"""The synthetic datasets of the book, made on demand and kept under the data root.
+
+FiDIP's recipe (seed 000 §4.2), run end to end on the embedded default:
+
+1. **source poses**: infant postures with 2D keypoints. FiDIP fitted SMIL to its real
+   images; until the infant set of chapter 01 exists we render library poses with the
+   ``photo`` preset and take their depth-tested COCO keypoints as the "labels";
+2. **fit** a body to those keypoints (:func:`infantpose.body.fit.fit`) and keep the accepted fits;
+3. **render** each accepted fit 10 times, turned by the paper's global rotations, with the
+   ``synthetic`` preset: the synthetic infants (SyRIP's naming, ``train10001.jpg`` on);
+4. **adults** for SHIFT and FiDIP's pre-stage: adult library poses rendered with the
+   ``surreal`` preset (the SURREAL-like source set) and with ``photo`` (the real-adult stand-in).
+
+Every dataset is a COCO folder (:mod:`infantpose.render.synth`) plus ``synthesis.json``, the
+parameters it was made with. :func:`load_or_make` reuses a folder only when those match, so a
+changed parameter never serves a stale dataset; writing is atomic, so an interrupted run
+leaves nothing half-made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import data_root
+from ..io import write_json_atomic
+from .coco import CocoKeypoints, read_coco
+
+__all__ = [
+    "SourceFits",
+    "dataset_root",
+    "fit_source_poses",
+    "load_or_make",
+    "make_adult_set",
+    "make_synthetic_infants",
+]
+
+#: SyRIP numbers synthetic training images from 10001 (``train10001.jpg``).
+SYRIP_SYNTHETIC_FIRST_ID = 10001
+
+
+def dataset_root(name: str) -> Path:
+    """``<data root>/synthetic/<name>``."""
+    return data_root() / "synthetic" / name
+
+
+def load_or_make(
+    root: str | os.PathLike,
+    annotation_file: str,
+    parameters: dict[str, Any],
+    make: Callable[[Path], Any],
+) -> CocoKeypoints:
+    """The COCO set at ``root/annotation_file`` if it was made with ``parameters``, else
+    ``make(root)`` (which must write it, replacing any older folder) and record them."""
+    root = Path(root)
+    stamp = root / "synthesis.json"
+    wanted = json.loads(json.dumps(parameters, sort_keys=True, default=str))
+    if stamp.exists() and (root / annotation_file).exists():
+        try:
+            if json.loads(stamp.read_text()) == wanted:
+                return read_coco(root / annotation_file, image_root=root)
+        except (OSError, json.JSONDecodeError):
+            pass  # unreadable stamp: make it again
+    make(root)
+    write_json_atomic(stamp, wanted)
+    return read_coco(root / annotation_file, image_root=root)
+
+
+@dataclass
+class SourceFits:
+    """Source keypoints (the "real" labels), what the fit made of them, and their images."""
+
+    keypoints: np.ndarray  # (N, 17, 3)
+    images: list[np.ndarray]  # (H, W, 3) uint8, for figures
+    postures: list[str]
+    truth_keypoints_3d: np.ndarray  # (N, 17, 3) of the source bodies, camera frame
+    fits: Any  # infantpose.body.fit.FitResult
+    image_size: tuple[int, int]
+
+
+def fit_source_poses(
+    body: Any,
+    count: int,
+    seed: int,
+    *,
+    image_size: tuple[int, int] = (384, 288),
+    config: Any = None,
+    progress: bool = False,
+) -> SourceFits:
+    """Render ``count`` library infants with the ``photo`` preset and fit the body to their keypoints.
+
+    The fit sees only the 2D keypoints and the image size (no intrinsics: the fixed focal
+    length of the reference, as for real photos).
+    """
+    from ..body import PoseSampler
+    from ..body.fit import fit
+    from ..render.synth import render_poses
+
+    sample = PoseSampler(body).sample(count, seed=seed)
+    rendered = render_poses(body, sample.pose, preset="photo", seed=seed, image_size=image_size)
+    keypoints = [r.keypoints for r in rendered]
+    images = [r.rgb for r in rendered]
+    keypoints_arr = np.stack(keypoints)
+    result = fit(body, keypoints_arr, image_size, config=config)
+    return SourceFits(
+        keypoints=keypoints_arr,
+        images=images,
+        postures=list(sample.posture),
+        truth_keypoints_3d=np.stack([r.keypoints_3d for r in rendered]),
+        fits=result,
+        image_size=image_size,
+    )
+
+
+def make_synthetic_infants(
+    body: Any,
+    source: SourceFits,
+    root: str | os.PathLike,
+    *,
+    rotations: int = 10,
+    seed: int = 0,
+    image_size: tuple[int, int] = (384, 288),
+    progress: bool = False,
+) -> CocoKeypoints:
+    """FiDIP's synthetic infants: every accepted fit × ``rotations`` global rotations, rendered
+    with the ``synthetic`` preset into SyRIP's layout (``images/train_infant/train10001.jpg``…)."""
+    from ..render import DatasetWriter
+    from ..render.synth import _select
+
+    accepted = np.flatnonzero(source.fits.accepted)
+    if len(accepted) == 0:
+        raise ValueError(
+            "no fit was accepted, so there is nothing to render; look at fits.reasons and "
+            "loosen FitConfig's thresholds or fit more poses"
+        )
+    import torch
+
+    poses = _select(source.fits.pose, torch.as_tensor(accepted))
+    with DatasetWriter(root, overwrite=True, progress=progress) as writer:
+        writer.add_split(
+            "train_infant",
+            body,
+            poses,
+            preset="synthetic",
+            seed=seed,
+            rotations=rotations,
+            image_size=image_size,
+            postures=[source.postures[i] for i in accepted],
+            file_pattern="train{id:05d}.jpg",
+            first_id=SYRIP_SYNTHETIC_FIRST_ID,
+        )
+    return writer.splits["train_infant"]
+
+
+def make_adult_set(
+    body: Any,
+    count: int,
+    root: str | os.PathLike,
+    *,
+    preset: str = "surreal",
+    seed: int = 0,
+    image_size: tuple[int, int] = (384, 288),
+    progress: bool = False,
+) -> CocoKeypoints:
+    """``count`` adults in library postures, each from a random camera, with ``preset``:
+    ``surreal`` for the SURREAL-like source set, ``photo`` for the real-adult stand-in."""
+    from ..body import PoseSampler
+    from ..render import DatasetWriter
+
+    sample = PoseSampler(body, population="adult").sample(count, seed=seed)
+    with DatasetWriter(root, overwrite=True, progress=progress) as writer:
+        writer.add_split(
+            "train_adult",
+            body,
+            sample.pose,
+            preset=preset,
+            seed=seed,
+            rotations=None,
+            image_size=image_size,
+            postures=list(sample.posture),
+            file_pattern="adult{id:05d}.jpg",
+        )
+    return writer.splits["train_adult"]

@@ -1,0 +1,45 @@
+"""Synthetic datasets are reused only when made with the same parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from infantpose.data.coco import annotation_record, image_record, make_coco, write_coco
+from infantpose.data.synthetic import dataset_root, load_or_make
+
+
+def _maker(calls: list):
+    def make(root):
+        calls.append(root)
+        points = np.zeros((17, 3))
+        points[:, 0] = np.arange(17) * 3 + 10
+        points[:, 1] = np.arange(17) * 2 + 10
+        points[:, 2] = 2
+        coco = make_coco(
+            [image_record(1, "a.jpg", 100, 100, is_synthetic=True)],
+            [annotation_record(1, 1, points)],
+        )
+        write_coco(coco, root / "ann.json")
+
+    return make
+
+
+def test_load_or_make_reuses_only_matching_parameters(tmp_path):
+    calls: list = []
+    root = tmp_path / "set"
+    first = load_or_make(root, "ann.json", {"count": 3, "seed": 0}, _maker(calls))
+    again = load_or_make(root, "ann.json", {"seed": 0, "count": 3}, _maker(calls))
+    assert len(calls) == 1 and first.num_images == again.num_images == 1
+    load_or_make(root, "ann.json", {"count": 4, "seed": 0}, _maker(calls))
+    assert len(calls) == 2  # a changed parameter makes the set again
+    (root / "synthesis.json").write_text("{not json")
+    load_or_make(root, "ann.json", {"count": 4, "seed": 0}, _maker(calls))
+    assert len(calls) == 3  # an unreadable stamp too
+
+
+def test_dataset_root_is_under_the_data_root(monkeypatch, tmp_path):
+    monkeypatch.setenv("INFANTPOSE_DATA", str(tmp_path))
+    assert (
+        dataset_root("x") == tmp_path.resolve() / "synthetic" / "x"
+        or dataset_root("x") == tmp_path / "synthetic" / "x"
+    )
