@@ -27,13 +27,14 @@ def _maker(calls: list):
 def test_load_or_make_reuses_only_matching_parameters(tmp_path):
     calls: list = []
     root = tmp_path / "set"
-    first = load_or_make(root, "ann.json", {"count": 3, "seed": 0}, _maker(calls))
-    again = load_or_make(root, "ann.json", {"seed": 0, "count": 3}, _maker(calls))
+    first = load_or_make(root, "ann.json", "images", {"count": 3, "seed": 0}, _maker(calls))
+    again = load_or_make(root, "ann.json", "images", {"seed": 0, "count": 3}, _maker(calls))
     assert len(calls) == 1 and first.num_images == again.num_images == 1
-    load_or_make(root, "ann.json", {"count": 4, "seed": 0}, _maker(calls))
+    assert first.image_path(1) == root / "images" / "a.jpg"
+    load_or_make(root, "ann.json", "images", {"count": 4, "seed": 0}, _maker(calls))
     assert len(calls) == 2  # a changed parameter makes the set again
     (root / "synthesis.json").write_text("{not json")
-    load_or_make(root, "ann.json", {"count": 4, "seed": 0}, _maker(calls))
+    load_or_make(root, "ann.json", "images", {"count": 4, "seed": 0}, _maker(calls))
     assert len(calls) == 3  # an unreadable stamp too
 
 

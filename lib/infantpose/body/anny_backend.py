@@ -114,13 +114,27 @@ def anny_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
 
 
 def _quiet_warp() -> None:
-    """Keep warp's start-up banner out of notebooks (only if warp is not started yet)."""
+    """Keep warp's start-up banner, and its C-level "no CUDA driver" warning on machines that
+    have no GPU anyway, out of notebooks (only if warp is not started yet)."""
     try:
         import warp
     except ImportError:  # pragma: no cover - anny falls back to torch skinning
         return
     if warp.config.log_level < warp.LOG_WARNING:
         warp.config.log_level = warp.LOG_WARNING
+    if torch.cuda.is_available():
+        return  # a real GPU: let warp say what it finds
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            warp.init()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def build_anny(cache_dir: str | os.PathLike | None = None, dtype: torch.dtype = torch.float32):

@@ -399,10 +399,10 @@ def rotmats_to_body_pose(
 
 
 def sample_shapes(population: str, count: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """anny phenotypes for ``count`` bodies: infants from newborn to about one year (anny age
-    -1/3 .. 0.1), adults from young to older (0.55 .. 0.95), with varied build."""
+    """anny phenotypes for ``count`` bodies: infants from newborn to anny's "baby" (age -1/3 ..
+    0, 0.51 to 0.67 m: the first year), adults from young to older (0.55 .. 0.95), varied build."""
     if population == "infant":
-        age = rng.uniform(-1.0 / 3.0, 0.1, count)
+        age = rng.uniform(-1.0 / 3.0, 0.0, count)
         spread = 0.2
     elif population == "adult":
         age = rng.uniform(0.55, 0.95, count)

@@ -53,23 +53,25 @@ def dataset_root(name: str) -> Path:
 def load_or_make(
     root: str | os.PathLike,
     annotation_file: str,
+    image_dir: str,
     parameters: dict[str, Any],
     make: Callable[[Path], Any],
 ) -> CocoKeypoints:
-    """The COCO set at ``root/annotation_file`` if it was made with ``parameters``, else
-    ``make(root)`` (which must write it, replacing any older folder) and record them."""
+    """The COCO set at ``root/annotation_file`` (images in ``root/image_dir``) if it was made
+    with ``parameters``, else ``make(root)`` (which must write it, replacing any older folder)
+    and record them."""
     root = Path(root)
     stamp = root / "synthesis.json"
     wanted = json.loads(json.dumps(parameters, sort_keys=True, default=str))
     if stamp.exists() and (root / annotation_file).exists():
         try:
             if json.loads(stamp.read_text()) == wanted:
-                return read_coco(root / annotation_file, image_root=root)
+                return read_coco(root / annotation_file, image_root=root / image_dir)
         except (OSError, json.JSONDecodeError):
             pass  # unreadable stamp: make it again
     make(root)
     write_json_atomic(stamp, wanted)
-    return read_coco(root / annotation_file, image_root=root)
+    return read_coco(root / annotation_file, image_root=root / image_dir)
 
 
 @dataclass
