@@ -97,9 +97,18 @@ class PageCheck:
         )
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # Chromium drops connections it no longer needs (e.g. its own favicon request) while we
+        # answer; that is not an error of the book, and its traceback would only be noise.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 def _serve(html_dir: Path) -> tuple[ThreadingHTTPServer, str]:
     handler = partial(_QuietHandler, directory=str(html_dir))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _QuietServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 

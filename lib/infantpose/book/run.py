@@ -199,6 +199,7 @@ def run_chapter(notebook: str, profile: Profile, *, root: Path, log_dir: Path) -
             json.dumps(for_the_book(executed_tmp, profile), indent=1), encoding="utf-8"
         )
     executed_tmp.unlink()
+    (out_dir / "failed.ipynb").unlink(missing_ok=True)  # an older failure is no longer news
     return timing
 
 
