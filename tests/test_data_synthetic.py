@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from infantpose.data.coco import annotation_record, image_record, make_coco, write_coco
@@ -33,9 +35,14 @@ def test_load_or_make_reuses_only_matching_parameters(tmp_path):
     assert first.image_path(1) == root / "images" / "a.jpg"
     load_or_make(root, "ann.json", "images", {"count": 4, "seed": 0}, _maker(calls))
     assert len(calls) == 2  # a changed parameter makes the set again
+    stamp = json.loads((root / "synthesis.json").read_text())
+    stamp["engine"] = "older code"
+    (root / "synthesis.json").write_text(json.dumps(stamp))
+    load_or_make(root, "ann.json", "images", {"count": 4, "seed": 0}, _maker(calls))
+    assert len(calls) == 3  # the engine's code changed since
     (root / "synthesis.json").write_text("{not json")
     load_or_make(root, "ann.json", "images", {"count": 4, "seed": 0}, _maker(calls))
-    assert len(calls) == 3  # an unreadable stamp too
+    assert len(calls) == 4  # an unreadable stamp too
 
 
 def test_dataset_root_is_under_the_data_root(monkeypatch, tmp_path):

@@ -50,6 +50,26 @@ def dataset_root(name: str) -> Path:
     return data_root() / "synthetic" / name
 
 
+#: The code a synthetic dataset depends on; its hash is part of every dataset's stamp.
+ENGINE_SOURCES = ("body", "render", "optim.py", "data/synthetic.py")
+
+
+def engine_fingerprint() -> str:
+    """A hash of the package code that makes the datasets (bodies, poses, fit, renderer), so
+    that a change to any of it makes them again instead of serving a stale set."""
+    import hashlib
+
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for name in ENGINE_SOURCES:
+        path = package / name
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.relative_to(package).as_posix().encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def load_or_make(
     root: str | os.PathLike,
     annotation_file: str,
@@ -58,11 +78,12 @@ def load_or_make(
     make: Callable[[Path], Any],
 ) -> CocoKeypoints:
     """The COCO set at ``root/annotation_file`` (images in ``root/image_dir``) if it was made
-    with ``parameters``, else ``make(root)`` (which must write it, replacing any older folder)
-    and record them."""
+    with ``parameters`` by the same engine code (:func:`engine_fingerprint`), else
+    ``make(root)`` (which must write it, replacing any older folder) and record them."""
     root = Path(root)
     stamp = root / "synthesis.json"
-    wanted = json.loads(json.dumps(parameters, sort_keys=True, default=str))
+    stamped = {**parameters, "engine": engine_fingerprint()}
+    wanted = json.loads(json.dumps(stamped, sort_keys=True, default=str))
     if stamp.exists() and (root / annotation_file).exists():
         try:
             if json.loads(stamp.read_text()) == wanted:
