@@ -51,6 +51,7 @@ _LAZY = {
         "paper_protocol",
         "paper_rotations",
         "render_dataset",
+        "render_motion",
         "render_poses",
         "render_sample",
         "sample_appearance",

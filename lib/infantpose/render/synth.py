@@ -48,6 +48,7 @@ __all__ = [
     "paper_protocol",
     "paper_rotations",
     "render_dataset",
+    "render_motion",
     "render_poses",
     "render_sample",
     "sample_appearance",
@@ -315,6 +316,53 @@ def render_poses(
         if own:
             renderer.close()
     return samples
+
+
+def render_motion(
+    body: BodyModel,
+    start: BodyPose,
+    end: BodyPose,
+    frames: int,
+    *,
+    preset: str | AppearancePreset = "photo",
+    seed: int = 0,
+    image_size: tuple[int, int] = (384, 288),
+) -> list[RenderedSample]:
+    """A clip: one body moving from pose ``start`` to ``end`` (each a batch of 1), seen by one
+    camera under one look; every joint rotation is interpolated by slerp, the shape is
+    ``start``'s. Photo effects (sensor noise) are drawn anew per frame, as a camera would."""
+    import roma
+
+    if start.batch_size != 1 or end.batch_size != 1:
+        raise ValueError("render_motion: start and end are single poses (batch size 1)")
+    if frames < 2:
+        raise ValueError(f"render_motion: a clip needs at least 2 frames, got {frames}")
+    preset = get_preset(preset)
+    steps = torch.linspace(0.0, 1.0, frames, dtype=start.global_orient.dtype)
+
+    def slerp(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return roma.rotvec_slerp(a.reshape(-1, 3), b.reshape(-1, 3), steps)
+
+    poses = BodyPose(
+        global_orient=slerp(start.global_orient, end.global_orient).reshape(frames, 3),
+        body_pose=slerp(start.body_pose, end.body_pose).reshape(frames, -1, 3),
+        shape=_select_shape(start.shape, torch.zeros(frames, dtype=torch.long), 1),
+        transl=torch.zeros(frames, 3, dtype=start.global_orient.dtype),
+    )
+    with torch.no_grad():
+        out = body(poses.to(body.device, body.dtype))
+    rng = np.random.default_rng(seed)
+    middle = frames // 2
+    lying = is_lying(out.joints[middle].cpu().numpy())
+    appearance = sample_appearance(rng, preset, image_size, lying=lying)
+    everything = out.vertices.reshape(-1, 3).cpu().numpy()  # frame the whole motion
+    camera = sample_camera(rng, everything, image_size, preset.cameras, lying=lying)
+    parts = body_parts(out.vertices[0].cpu().numpy(), out.joints[0].cpu().numpy())
+    with Renderer(*image_size) as renderer:
+        return [
+            render_sample(renderer, out, camera, appearance, preset, rng, index=i, parts=parts)
+            for i in range(frames)
+        ]
 
 
 # --------------------------------------------------------------------------- the writer

@@ -1,0 +1,50 @@
+"""The stand-in infant set is laid out like SyRIP, and a rendered clip is one moving body."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from infantpose.body import PoseSampler
+from infantpose.data.standin import make_standin_syrip
+from infantpose.render import render_motion
+
+
+def test_standin_has_syrip_layout_and_says_it_is_rendered(anny_body, tmp_path):
+    root = tmp_path / "syrip"
+    splits = make_standin_syrip(anny_body, root, train=3, validate=2, image_size=(160, 120))
+    assert (root / "annotations" / "person_keypoints_train_infant.json").is_file()
+    assert (root / "annotations" / "person_keypoints_validate_infant.json").is_file()
+    train, validate = splits["train_infant"], splits["validate_infant"]
+    assert [im["file_name"] for im in train.images] == [f"train{i:05d}.jpg" for i in (1, 2, 3)]
+    assert [im["file_name"] for im in validate.images] == ["test0.jpg", "test1.jpg"]
+    for coco, split in ((train, "train_infant"), (validate, "validate_infant")):
+        for image in coco.images:
+            assert image["is_synthetic"] is False
+            assert image["appearance"]["preset"] == "photo" and image["appearance"]["rendered"]
+            assert (root / "images" / split / image["file_name"]).is_file()
+    # Different seeds per split: no pose is shared.
+    train_poses = {tuple(np.round(im["body"]["body_pose"], 3).ravel()) for im in train.images}
+    validate_poses = {tuple(np.round(im["body"]["body_pose"], 3).ravel()) for im in validate.images}
+    assert not train_poses & validate_poses
+
+
+def test_motion_clip_is_one_body_moving_under_one_camera(anny_body):
+    sample = PoseSampler(anny_body, postures=["supine"]).sample(2, seed=4)
+    first = type(sample.pose)(
+        sample.pose.global_orient[:1],
+        sample.pose.body_pose[:1],
+        {k: v[:1] for k, v in sample.pose.shape.items()},
+        sample.pose.transl[:1],
+    )
+    last = type(sample.pose)(
+        sample.pose.global_orient[:1] * 0 + first.global_orient,
+        sample.pose.body_pose[1:],
+        first.shape,
+        sample.pose.transl[1:],
+    )
+    clip = render_motion(anny_body, first, last, 4, seed=1, image_size=(96, 72))
+    assert len(clip) == 4
+    assert all(c.camera.to_dict() == clip[0].camera.to_dict() for c in clip)
+    moved = np.abs(clip[-1].keypoints[:, :2] - clip[0].keypoints[:, :2]).max()
+    step = np.abs(clip[1].keypoints[:, :2] - clip[0].keypoints[:, :2]).max()
+    assert moved > 1.0 and step < moved  # it moves, gradually
