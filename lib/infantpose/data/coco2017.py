@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..config import Profile
 from .coco import CocoKeypoints, read_coco, validate
-from .syrip import dataset_root
+from .syrip import configured_root
 
 __all__ = ["COCO_SPLITS", "COCO_URL", "coco_annotation_path", "coco_root", "load_coco_keypoints"]
 
@@ -32,7 +32,7 @@ COCO_SPLITS = ("train2017", "val2017")
 
 def coco_root(profile: str | os.PathLike | Profile = "paper") -> Path:
     """The COCO root of a profile (``paths.coco``); the error says where to get COCO."""
-    return dataset_root(
+    return configured_root(
         profile,
         "coco",
         "COCO 2017",

@@ -33,7 +33,7 @@ import numpy as np
 from ..config import Profile
 from ..keypoints import COCO17, MINIRGBD25, Conversion, get_conversion
 from .coco import CocoKeypoints, annotation_record, bbox_from_keypoints, image_record, make_coco
-from .syrip import DatasetError, dataset_root
+from .syrip import DatasetError, configured_root
 
 __all__ = [
     "MINIRGBD_IMAGE_SIZE",
@@ -103,7 +103,7 @@ def minirgbd_conversion() -> Conversion:
 
 def minirgbd_root(profile: str | os.PathLike | Profile = "paper") -> Path:
     """The MINI-RGBD root of a profile (``paths.minirgbd``); the error says where to get it."""
-    return dataset_root(
+    return configured_root(
         profile, "minirgbd", "MINI-RGBD", f"{MINIRGBD_URL} (MINI-RGBD_web)", _EXPECTED
     )
 

@@ -32,7 +32,7 @@ import numpy as np
 from ..config import Profile
 from ..keypoints import convert
 from .coco import CocoKeypoints, annotation_record, image_record, make_coco
-from .syrip import DatasetError, dataset_root
+from .syrip import DatasetError, configured_root
 
 __all__ = [
     "SURREAL_SPLITS",
@@ -53,7 +53,7 @@ _INFO_FIELDS = ("joints2D", "joints3D")
 
 def surreal_root(profile: str | os.PathLike | Profile = "paper") -> Path:
     """The SURREAL root of a profile (``paths.surreal``); the error says where to get it."""
-    return dataset_root(
+    return configured_root(
         profile,
         "surreal",
         "SURREAL",

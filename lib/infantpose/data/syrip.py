@@ -17,7 +17,7 @@ them) plus a per-image ``is_synthetic`` bool, FiDIP's domain label. SHIFT trains
 ``200R_1000S`` and tests on ``validate500``; the FG 2021 headline benchmark is the 100 hard
 real images (``validate100``).
 
-This module also defines :class:`DatasetError` and :func:`dataset_root`, shared by the
+This module also defines :class:`DatasetError` and :func:`configured_root`, shared by the
 other dataset loaders (``coco2017``, ``minirgbd``, ``surreal``).
 """
 
@@ -37,7 +37,7 @@ __all__ = [
     "SYRIP_URL",
     "SYRIP_VARIANTS",
     "DatasetError",
-    "dataset_root",
+    "configured_root",
     "domain_counts",
     "load_syrip",
     "syrip_annotation_path",
@@ -63,7 +63,7 @@ class DatasetError(ValueError):
 # --------------------------------------------------------------------------- roots
 
 
-def dataset_root(
+def configured_root(
     profile: str | os.PathLike | Profile, key: str, name: str, obtain: str, expected: str
 ) -> Path:
     """The folder ``paths.<key>`` of a profile points to (relative paths: under the data root).
@@ -92,7 +92,7 @@ def dataset_root(
 
 def syrip_root(profile: str | os.PathLike | Profile = "paper") -> Path:
     """The SyRIP root of a profile (``paths.syrip``); the error says where to get SyRIP."""
-    return dataset_root(
+    return configured_root(
         profile,
         "syrip",
         "SyRIP",
