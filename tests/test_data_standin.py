@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from infantpose.body import PoseSampler
-from infantpose.data.standin import make_standin_syrip
+from infantpose.data.standin import make_standin_clip, make_standin_syrip
+from infantpose.data.video import extract_frames
 from infantpose.render import render_motion
 
 
@@ -48,3 +49,10 @@ def test_motion_clip_is_one_body_moving_under_one_camera(anny_body):
     moved = np.abs(clip[-1].keypoints[:, :2] - clip[0].keypoints[:, :2]).max()
     step = np.abs(clip[1].keypoints[:, :2] - clip[0].keypoints[:, :2]).max()
     assert moved > 1.0 and step < moved  # it moves, gradually
+
+
+def test_standin_clip_is_a_readable_video(anny_body, tmp_path):
+    path = make_standin_clip(anny_body, tmp_path / "clip.mp4", frames=6, fps=6, image_size=(96, 72))
+    frames = extract_frames(path, progress=False)
+    assert len(frames) == 6 and frames[0].image.shape == (72, 96, 3)
+    assert abs(frames[-1].timestamp_s - 5 / 6) < 1e-6

@@ -3,6 +3,15 @@
 - :mod:`.coco`: the COCO keypoint data model (:class:`CocoKeypoints`) and I/O
   (read, write, record builders), SyRIP's extras included
 - :mod:`.coco_checks`: validation with actionable errors (file, record, field, fix)
+- real datasets from a profile's ``paths``: :mod:`.syrip`, :mod:`.coco2017`, :mod:`.minirgbd`,
+  :mod:`.surreal`
+- collection: :mod:`.video` (frames from video, near-duplicates), :mod:`.selection` (diverse
+  subsets), :mod:`.colabel` (AI-human co-labeling sessions; the widget is in
+  :mod:`infantpose.viz.colabel_widget`)
+- made here: :mod:`.standin` (the SyRIP-layout stand-in infant set), :mod:`.synthetic`
+  (FiDIP's synthetic infants and the adult sets)
+
+Import those modules by name (``from infantpose.data.syrip import load_syrip``).
 
 Importing the package is cheap: numpy and the standard library, never torch.
 """

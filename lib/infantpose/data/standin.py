@@ -25,7 +25,7 @@ from typing import Any
 
 from .coco import CocoKeypoints
 
-__all__ = ["STANDIN_SPLITS", "make_standin_syrip"]
+__all__ = ["STANDIN_SPLITS", "make_standin_clip", "make_standin_syrip"]
 
 #: SyRIP's split names and file naming (train ids from 1, validate ids from 0).
 STANDIN_SPLITS: dict[str, dict[str, Any]] = {
@@ -72,3 +72,31 @@ def make_standin_syrip(
                 **STANDIN_SPLITS[split],
             )
     return dict(writer.splits)
+
+
+def make_standin_clip(
+    body: Any,
+    path: str | os.PathLike,
+    *,
+    frames: int = 48,
+    fps: float = 12.0,
+    seed: int = 0,
+    image_size: tuple[int, int] = (384, 288),
+) -> Path:
+    """A short video of one rendered infant moving between two supine library poses (kicking,
+    waving), written atomically as mp4: the input of chapter 01's frames demo."""
+    from ..body import BodyPose, PoseSampler
+    from ..render import render_motion
+    from .video import write_video
+
+    sample = PoseSampler(body, postures=["supine"], mirror=False).sample(2, seed=seed)
+    pose = sample.pose
+
+    def one(i: int) -> BodyPose:
+        shape = {k: v[:1] for k, v in pose.shape.items()} if isinstance(pose.shape, dict) else None
+        return BodyPose(pose.global_orient[:1], pose.body_pose[i : i + 1], shape, pose.transl[:1])
+
+    clip = render_motion(
+        body, one(0), one(1), frames, preset="photo", seed=seed, image_size=image_size
+    )
+    return write_video([c.rgb for c in clip], path, fps)
