@@ -50,19 +50,16 @@ def reset_peak_rss() -> bool:
         return False
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory since the last reset (VmHWM), in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+def status_mb(field: str) -> float:
+    """A memory figure of /proc/self/status in MB: ``VmHWM`` (peak since the last reset) or
+    ``VmRSS`` (now); the process's ru_maxrss where /proc is not there."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def current_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:
@@ -81,12 +78,12 @@ def main() -> None:
     config = FitConfig()
     fit(body, keypoints[:2], SIZE, intrinsics=intrinsics[:2], config=config, prior=prior)  # warm-up
 
-    before_mb = current_rss_mb()
+    before_mb = status_mb("VmRSS")
     peak_reset = reset_peak_rss()
     start = time.perf_counter()
     batched = fit(body, keypoints, SIZE, intrinsics=intrinsics, config=config, prior=prior)
     batched_seconds = time.perf_counter() - start
-    fit_peak_mb = peak_rss_mb()
+    fit_peak_mb = status_mb("VmHWM")
 
     start = time.perf_counter()
     single = [

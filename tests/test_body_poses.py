@@ -168,3 +168,16 @@ def test_sampler_errors_name_the_choices(anny_body):
         PoseSampler(anny_body, postures=["cartwheel"])
     adults = PoseSampler(anny_body, population="adult", postures=["walking"]).sample(5, seed=1)
     assert set(adults.posture) == {"walking"} and float(adults.pose.shape["age"].min()) >= 0.55
+
+
+def test_pose_select_takes_rows_with_their_shapes():
+    pose = BodyPose(
+        torch.arange(9.0).reshape(3, 3),
+        torch.zeros(3, 21, 3),
+        {"age": torch.tensor([0.1, 0.2, 0.3]), "weight": 0.5},
+        torch.ones(3, 3),
+    )
+    picked = pose.select([2, 0, 2])
+    torch.testing.assert_close(picked.global_orient[:, 0], torch.tensor([6.0, 0.0, 6.0]))
+    torch.testing.assert_close(picked.shape["age"], torch.tensor([0.3, 0.1, 0.3]))
+    assert picked.shape["weight"] == 0.5 and picked.batch_size == 3

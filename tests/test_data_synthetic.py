@@ -48,3 +48,30 @@ def test_load_or_make_reuses_only_matching_parameters(tmp_path):
 def test_dataset_root_is_under_the_data_root(monkeypatch, tmp_path):
     monkeypatch.setenv("INFANTPOSE_DATA", str(tmp_path))
     assert dataset_root("x") == tmp_path.resolve() / "synthetic" / "x"
+
+
+def test_coco_statistics_and_images(tmp_path):
+    from PIL import Image
+
+    calls: list = []
+    root = tmp_path / "set"
+    coco = load_or_make(root, "ann.json", "images", {"n": 1}, _maker(calls))
+    (root / "images").mkdir()
+    Image.fromarray(np.full((100, 100, 3), (10, 200, 30), dtype=np.uint8)).save(
+        root / "images" / "a.jpg", quality=100
+    )
+    pixels = coco.load_image(1)
+    assert pixels.shape == (100, 100, 3) and abs(int(pixels[50, 50, 1]) - 200) < 4
+    stats = coco.statistics()
+    assert stats["images"] == 1 and stats["synthetic"] == 1
+    assert stats["visible (v=2)"] == "100%" and stats["hidden (v=1)"] == "0%"
+    box = coco.annotations[0]["bbox"]
+    assert stats["median box (px)"] == f"{box[2]:.0f}×{box[3]:.0f}"
+
+    import matplotlib.pyplot as plt
+
+    from infantpose.viz import plot_coco_samples
+
+    fig = plot_coco_samples(coco, 3, title="t")
+    assert len(fig.axes) == 1 and "a.jpg" in fig.axes[0].get_title()
+    plt.close(fig)

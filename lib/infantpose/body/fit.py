@@ -147,9 +147,11 @@ def project(
 
     ``p_cam = R0 X + t`` with ``R0 = diag(1, -1, -1)``; ``u = f p_x / p_z + c``.
     """
+    from ..render.camera import project_points
+
     cam = points @ _CAMERA_ROTATION.to(points) + translation[:, None, :]
-    z = cam[..., 2:].clamp_min(1e-3)
-    return cam[..., :2] / z * focal[:, None, :] + center[:, None, :]
+    f, c = focal[:, None, :], center[:, None, :]
+    return project_points(cam, f[..., 0], f[..., 1], c[..., 0], c[..., 1], eps=1e-3)
 
 
 def _gmof(residual_sq: torch.Tensor, rho: float) -> torch.Tensor:
@@ -222,13 +224,19 @@ def _usable(points: np.ndarray, config: FitConfig) -> tuple[np.ndarray, list[str
     return ok, reasons
 
 
+def _library_to_body_pose(library_pose: torch.Tensor, corrections: torch.Tensor | None):
+    """The backend's ``body_pose`` for T-pose-relative axis-angles (the prior's space)."""
+    import roma
+
+    return rotmats_to_body_pose(roma.rotvec_to_rotmat(library_pose), corrections)
+
+
 class _Problem:
-    """The batched objective over the current hypotheses (one row per image and start)."""
+    """The batched objective's data side over the current hypotheses (one row per image and start)."""
 
     def __init__(
         self,
         body: BodyModel,
-        prior: GaussianMixturePrior,
         corrections: torch.Tensor | None,
         target: torch.Tensor,
         weight: torch.Tensor,
@@ -237,15 +245,12 @@ class _Problem:
         center: torch.Tensor,
         config: FitConfig,
     ) -> None:
-        self.body, self.prior, self.corrections = body, prior, corrections
+        self.body, self.corrections = body, corrections
         self.target, self.weight, self.data_weight = target, weight, data_weight
         self.focal, self.center, self.config = focal, center, config
 
     def body_pose(self, library_pose: torch.Tensor) -> torch.Tensor:
-        import roma
-
-        rotmats = roma.rotvec_to_rotmat(library_pose)
-        return rotmats_to_body_pose(rotmats, self.corrections)
+        return _library_to_body_pose(library_pose, self.corrections)
 
     def keypoints(self, orient, library_pose, shape_z, transl) -> torch.Tensor:
         shape = self.body.shape_from_vector(shape_z) if shape_z is not None else None
@@ -258,13 +263,10 @@ class _Problem:
         _, points = self.body.skeleton(pose)
         return project(points, transl, self.focal, self.center)
 
-    def data_term(
-        self, projected: torch.Tensor, joints: Sequence[int] | None = None
-    ) -> torch.Tensor:
+    def data_term(self, projected: torch.Tensor) -> torch.Tensor:
         residual_sq = (projected - self.target).square()
-        weight = self.weight if joints is None else self.weight * _mask(joints, self.weight)
         robust = _gmof(residual_sq, self.config.gmof_rho).sum(-1)
-        return self.data_weight.square() * (weight.square() * robust).sum(-1)
+        return self.data_weight.square() * (self.weight.square() * robust).sum(-1)
 
 
 def _mask(joints: Sequence[int], like: torch.Tensor) -> torch.Tensor:
@@ -298,15 +300,15 @@ def _initial_orientation(points: np.ndarray, config: FitConfig) -> tuple[np.ndar
         phi = math.atan2(-up[0], -up[1])  # rotation about the optical axis: body up -> image up
         # Facing: the left shoulder is on the image's right of the up direction when the body
         # faces the camera (cross product of the left-right shoulder vector and up in the image).
+        # The hips stand in when a shoulder is missing.
         facing_camera, shoulder_width = True, 0.0
-        if v[_K["left_shoulder"]] and v[_K["right_shoulder"]]:
-            across = p[_K["left_shoulder"], :2] - p[_K["right_shoulder"], :2]
-            shoulder_width = float(np.linalg.norm(across))
-            facing_camera = across[0] * up[1] - across[1] * up[0] < 0
-        elif v[_K["left_hip"]] and v[_K["right_hip"]]:
-            across = p[_K["left_hip"], :2] - p[_K["right_hip"], :2]
-            shoulder_width = float(np.linalg.norm(across))
-            facing_camera = across[0] * up[1] - across[1] * up[0] < 0
+        for joint in ("shoulder", "hip"):
+            left, right = _K[f"left_{joint}"], _K[f"right_{joint}"]
+            if v[left] and v[right]:
+                across = p[left, :2] - p[right, :2]
+                shoulder_width = float(np.linalg.norm(across))
+                facing_camera = across[0] * up[1] - across[1] * up[0] < 0
+                break
         rz = roma.rotvec_to_rotmat(torch.tensor([0.0, 0.0, phi], dtype=torch.float64))
         ry = roma.rotvec_to_rotmat(
             torch.tensor([0.0, 0.0 if facing_camera else math.pi, 0.0], dtype=torch.float64)
@@ -391,9 +393,7 @@ def fit(
         data_weight = torch.as_tensor(
             config.data_weight_scale / size[image_of, 1], dtype=dtype, device=device
         )
-        problem = _Problem(
-            body, prior, corrections, target, weight, data_weight, focal, center, config
-        )
+        problem = _Problem(body, corrections, target, weight, data_weight, focal, center, config)
 
         # Depth from the torso: f * 3D torso length / 2D torso length (as SMPLify-X).
         with torch.no_grad():
@@ -532,9 +532,7 @@ def fit(
     )
     pose = BodyPose(
         global_orient=fitted_orient,
-        body_pose=rotmats_to_body_pose(
-            _rotvec_to_rotmat(fitted_library.nan_to_num(0.0)), corrections
-        ),
+        body_pose=_library_to_body_pose(fitted_library.nan_to_num(0.0), corrections),
         shape=shape,
         transl=torch.zeros(count, 3, dtype=dtype, device=device),
     )
@@ -557,9 +555,3 @@ def fit(
         seconds=time.perf_counter() - start_time,
         config=config,
     )
-
-
-def _rotvec_to_rotmat(v: torch.Tensor) -> torch.Tensor:
-    import roma
-
-    return roma.rotvec_to_rotmat(v)

@@ -31,12 +31,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..keypoints import COCO17
 from .joints import BODY_JOINTS, BODY_PARENTS, FOOT_KEYPOINTS, POSE_JOINTS
 
-__all__ = ["BodyModel", "BodyOutput", "BodyPose", "BodyPoseError"]
+__all__ = ["BodyModel", "BodyOutput", "BodyPose", "BodyPoseError", "select_shape"]
 
 
 class BodyPoseError(ValueError):
@@ -128,6 +129,17 @@ class BodyPose:
             transl=batched("transl"),
         )
 
+    def select(self, index: Any) -> BodyPose:
+        """The poses at ``index`` (a (K,) index tensor or list; repeats allowed), shapes included."""
+        index = torch.as_tensor(index, dtype=torch.long)
+        batch = self.batch_size
+        return BodyPose(
+            global_orient=self.global_orient[index],
+            body_pose=self.body_pose.reshape(batch, -1, 3)[index],
+            shape=select_shape(self.shape, index, batch),
+            transl=None if self.transl is None else self.transl[index],
+        )
+
     def to(self, device: Any = None, dtype: torch.dtype | None = None) -> BodyPose:
         """The same pose with its tensors moved (``shape`` tensors too, dicts of them included)."""
 
@@ -139,6 +151,20 @@ class BodyPose:
             return value
 
         return replace(self, **{f.name: move(getattr(self, f.name)) for f in fields(self)})
+
+
+def select_shape(shape: Any, index: torch.Tensor, batch: int) -> Any:
+    """Rows ``index`` of a batch of ``batch`` shapes: ``None``, a dict of floats or (B,) tensors,
+    or a (B, k) tensor (numpy arrays too); a value shared by the batch is kept as it is."""
+    if shape is None:
+        return None
+    if isinstance(shape, Mapping):
+        return {k: select_shape(v, index, batch) for k, v in shape.items()}
+    if isinstance(shape, torch.Tensor) and shape.dim() >= 1 and shape.shape[0] == batch:
+        return shape[index]
+    if isinstance(shape, np.ndarray) and shape.ndim >= 1 and shape.shape[0] == batch:
+        return torch.as_tensor(shape[index.cpu().numpy()])
+    return shape  # a float (or broadcastable value) shared by the batch
 
 
 def _pose_joint_index(name: str) -> int:

@@ -17,7 +17,6 @@ All priors act on **T-pose-relative** axis-angles (B, 21, 3), the space of the p
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,8 +155,3 @@ def fit_pose_prior(
     )
     _FITTED[key] = prior
     return prior
-
-
-def gaussian_log_normaliser(dim: int) -> float:
-    """``dim/2 log(2 pi)``: the constant the max-mixture energy leaves out (for reference)."""
-    return 0.5 * dim * math.log(2 * math.pi)

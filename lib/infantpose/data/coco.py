@@ -194,6 +194,29 @@ class CocoKeypoints:
             )
         return self.image_root / self._image(image)["file_name"]
 
+    def load_image(self, image: Mapping[str, Any] | int) -> np.ndarray:
+        """RGB ``uint8`` pixels of an image of the set (read from :meth:`image_path`)."""
+        from .video import load_frame_image
+
+        return load_frame_image(self.image_path(image))
+
+    def statistics(self) -> dict[str, Any]:
+        """What a dataset table shows: image counts by domain, the share of keypoints visible,
+        hidden and missing, and the median box."""
+        v = self.keypoints_array()[..., 2]
+        boxes = np.array([a["bbox"] for a in self.annotations]).reshape(-1, 4)
+        share = (lambda x: f"{x:.0%}") if v.size else (lambda x: "–")
+        return {
+            "images": self.num_images,
+            "synthetic": sum(bool(im.get("is_synthetic")) for im in self.images),
+            "visible (v=2)": share((v == 2).mean() if v.size else 0),
+            "hidden (v=1)": share((v == 1).mean() if v.size else 0),
+            "missing (v=0)": share((v == 0).mean() if v.size else 0),
+            "median box (px)": f"{np.median(boxes[:, 2]):.0f}×{np.median(boxes[:, 3]):.0f}"
+            if len(boxes)
+            else "–",
+        }
+
     def keypoints_array(self) -> np.ndarray:
         """``(N, 17, 3)`` float array of ``x, y, v``, one row per annotation, in file order."""
         if not self.annotations:

@@ -85,18 +85,12 @@ def make_standin_clip(
 ) -> Path:
     """A short video of one rendered infant moving between two supine library poses (kicking,
     waving), written atomically as mp4: the input of chapter 01's frames demo."""
-    from ..body import BodyPose, PoseSampler
+    from ..body import PoseSampler
     from ..render import render_motion
     from .video import write_video
 
-    sample = PoseSampler(body, postures=["supine"], mirror=False).sample(2, seed=seed)
-    pose = sample.pose
-
-    def one(i: int) -> BodyPose:
-        shape = {k: v[:1] for k, v in pose.shape.items()} if isinstance(pose.shape, dict) else None
-        return BodyPose(pose.global_orient[:1], pose.body_pose[i : i + 1], shape, pose.transl[:1])
-
-    clip = render_motion(
-        body, one(0), one(1), frames, preset="photo", seed=seed, image_size=image_size
-    )
+    pose = PoseSampler(body, postures=["supine"], mirror=False).sample(2, seed=seed).pose
+    start, end = pose.select([0]), pose.select([1])
+    end.global_orient = start.global_orient  # the limbs move; the body stays where it lies
+    clip = render_motion(body, start, end, frames, preset="photo", seed=seed, image_size=image_size)
     return write_video([c.rgb for c in clip], path, fps)

@@ -114,7 +114,6 @@ def fit_source_poses(
     *,
     image_size: tuple[int, int] = (384, 288),
     config: Any = None,
-    progress: bool = False,
 ) -> SourceFits:
     """Render ``count`` library infants with the ``photo`` preset and fit the body to their keypoints.
 
@@ -154,7 +153,6 @@ def make_synthetic_infants(
     """FiDIP's synthetic infants: every accepted fit × ``rotations`` global rotations, rendered
     with the ``synthetic`` preset into SyRIP's layout (``images/train_infant/train10001.jpg``…)."""
     from ..render import DatasetWriter
-    from ..render.synth import _select
 
     accepted = np.flatnonzero(source.fits.accepted)
     if len(accepted) == 0:
@@ -162,9 +160,7 @@ def make_synthetic_infants(
             "no fit was accepted, so there is nothing to render; look at fits.reasons and "
             "loosen FitConfig's thresholds or fit more poses"
         )
-    import torch
-
-    poses = _select(source.fits.pose, torch.as_tensor(accepted))
+    poses = source.fits.pose.select(accepted)
     with DatasetWriter(root, overwrite=True, progress=progress) as writer:
         writer.add_split(
             "train_infant",

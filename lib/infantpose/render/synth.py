@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..body.model import BodyModel, BodyOutput, BodyPose
+from ..body.model import BodyModel, BodyOutput, BodyPose, select_shape
 from ..data.coco import CocoKeypoints, annotation_record, image_record, make_coco, write_coco
 from ..io import atomic_dir
 from .appearance import BodyAppearance, BodyParts, body_parts, sample_body_appearance, vertex_colors
@@ -84,29 +84,6 @@ def paper_rotations(
     return orient[..., None, :] + delta
 
 
-def _select_shape(shape: Any, index: torch.Tensor, batch: int) -> Any:
-    """Rows ``index`` of a batched shape (None, dict of floats/(B,) tensors, or (B, k) tensor)."""
-    if shape is None:
-        return None
-    if isinstance(shape, dict):
-        return {k: _select_shape(v, index, batch) for k, v in shape.items()}
-    if isinstance(shape, torch.Tensor) and shape.dim() >= 1 and shape.shape[0] == batch:
-        return shape[index]
-    if isinstance(shape, np.ndarray) and shape.ndim >= 1 and shape.shape[0] == batch:
-        return torch.as_tensor(shape[index.numpy()])
-    return shape  # a float (or broadcastable value) shared by the batch
-
-
-def _select(pose: BodyPose, index: torch.Tensor) -> BodyPose:
-    batch = pose.batch_size
-    return BodyPose(
-        global_orient=pose.global_orient[index],
-        body_pose=pose.body_pose.reshape(batch, -1, 3)[index],
-        shape=_select_shape(pose.shape, index, batch),
-        transl=None if pose.transl is None else pose.transl[index],
-    )
-
-
 def paper_protocol(
     poses: BodyPose, count: int = 10, step: float = math.pi / 11
 ) -> tuple[BodyPose, np.ndarray, np.ndarray]:
@@ -117,7 +94,7 @@ def paper_protocol(
     """
     batch = poses.batch_size
     index = torch.arange(batch).repeat_interleave(count)
-    expanded = _select(poses, index)
+    expanded = poses.select(index)
     expanded.global_orient = paper_rotations(poses.global_orient, count, step).reshape(-1, 3)
     return expanded, index.numpy(), np.tile(np.arange(count), batch)
 
@@ -346,7 +323,7 @@ def render_motion(
     poses = BodyPose(
         global_orient=slerp(start.global_orient, end.global_orient).reshape(frames, 3),
         body_pose=slerp(start.body_pose, end.body_pose).reshape(frames, -1, 3),
-        shape=_select_shape(start.shape, torch.zeros(frames, dtype=torch.long), 1),
+        shape=select_shape(start.shape, torch.zeros(frames, dtype=torch.long), 1),
         transl=torch.zeros(frames, 3, dtype=start.global_orient.dtype),
     )
     with torch.no_grad():
@@ -539,7 +516,7 @@ class DatasetWriter:
         try:
             for start in range(0, count, batch_size):
                 index = torch.arange(start, min(start + batch_size, count))
-                batch = _select(poses, index).to(device=body.device, dtype=body.dtype)
+                batch = poses.select(index).to(device=body.device, dtype=body.dtype)
                 with torch.no_grad():
                     output = body(batch)
                 # Body parts come from the rest pose of each new shape (patterns stick to the
@@ -550,7 +527,7 @@ class DatasetWriter:
                 new = [j for j, key in enumerate(keys) if key not in parts_cache]
                 new = [j for n, j in enumerate(new) if keys[j] not in [keys[i] for i in new[:n]]]
                 if new:
-                    shapes = _select_shape(batch.shape, torch.as_tensor(new), len(index))
+                    shapes = select_shape(batch.shape, torch.as_tensor(new), len(index))
                     with torch.no_grad():
                         rest = body(body.zero_pose(len(new), shape=shapes))
                     for n, j in enumerate(new):

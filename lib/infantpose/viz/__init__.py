@@ -18,7 +18,7 @@ from .colors import (
     joint_part,
 )
 from .distribution import plot_pose_distribution, torso_aligned
-from .skeleton2d import compare_poses_2d, draw_skeleton_2d, plot_pose_grid
+from .skeleton2d import compare_poses_2d, draw_skeleton_2d, plot_coco_samples, plot_pose_grid
 from .skeleton3d import UP_AXES, add_pose_3d, skeleton_figure_3d
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "joint_colors",
     "joint_limbs",
     "joint_part",
+    "plot_coco_samples",
     "plot_pose_distribution",
     "plot_pose_grid",
     "skeleton_figure_3d",

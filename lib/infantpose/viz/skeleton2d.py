@@ -273,3 +273,33 @@ def plot_pose_grid(
         if titles is not None:
             ax.set_title(titles[i], fontsize="small")
     return fig
+
+
+def plot_coco_samples(
+    coco,
+    count: int = 8,
+    *,
+    seed: int = 0,
+    title: str | None = None,
+    ncols: int = 4,
+    panel_size: float = 2.4,
+) -> Figure:
+    """``count`` images of a :class:`~infantpose.data.coco.CocoKeypoints` set (drawn at random,
+    shown in file order) with their first annotation and ``file_name · posture`` titles."""
+    rng = np.random.default_rng(seed)
+    picks = sorted(rng.choice(coco.num_images, min(count, coco.num_images), replace=False))
+    images = [coco.images[i] for i in picks]
+    by_image = coco.annotations_by_image()
+    points = [np.asarray(by_image[im["id"]][0]["keypoints"]).reshape(17, 3) for im in images]
+    fig = plot_pose_grid(
+        [coco.load_image(im) for im in images],
+        points,
+        titles=[f"{im['file_name']} · {im.get('posture', '')}" for im in images],
+        ncols=ncols,
+        panel_size=panel_size,
+        markersize=8,
+        linewidth=1.2,
+    )
+    if title:
+        fig.suptitle(title)
+    return fig
