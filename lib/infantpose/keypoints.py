@@ -834,6 +834,23 @@ _register(
     notes="As mmpose's convert_keypoint_definition, except visibility: min instead of mean.",
 )
 
+# --- MINI-RGBD-25 → COCO-17 -----------------------------------------------------
+
+# The anatomical shoulder (MINI-RGBD's "UpperArm", not the collar), elbow, wrist, hip ("Thigh"),
+# knee ("Calf") and ankle ("Foot"); MINI-RGBD's nose vertex is COCO's nose. Eyes and ears have
+# no source (v = 0 after conversion).
+_register(
+    MINIRGBD25,
+    COCO17,
+    "anatomical",
+    {
+        "nose": "nose",
+        **dict.fromkeys(("left_eye", "right_eye", "left_ear", "right_ear")),
+        **{joint: joint for joint in COCO17.joints[5:]},
+    },
+    notes="MINI-RGBD's 2D joints as COCO keypoints (infantpose.data.minirgbd).",
+)
+
 # --- COCO-17 → SyRIP-12 (ZeDO-i) ---------------------------------------------
 
 # ZeDO-i reorders COCO into LSP-12 with [-1,-3,-5,-6,-4,-2,-7,-9,-11,-12,-10,-8], then

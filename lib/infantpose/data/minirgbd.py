@@ -77,28 +77,9 @@ MINIRGBD_SPLITS: dict[str, tuple[str, ...]] = {
 _FRAME = re.compile(r"^syn_joints_2Ddep_(\d+)\.txt$")
 _EXPECTED = "01/ … 12/, each with rgb/, depth/, fg_mask/, joints_2Ddep/, joints_3D/"
 
-# COCO-17 from MINI-RGBD's joints: the anatomical shoulder (file "UpperArm", not the collar),
-# elbow, wrist, hip ("Thigh"), knee ("Calf"), ankle ("Foot"); the nose vertex is COCO's nose.
-# Eyes and ears have no source. Used only when keypoints.py registers none of its own.
-_TO_COCO17 = Conversion.from_mapping(
-    MINIRGBD25,
-    COCO17,
-    {
-        "nose": "nose",
-        **dict.fromkeys(("left_eye", "right_eye", "left_ear", "right_ear")),
-        **{j: j for j in COCO17.joints[5:]},
-    },
-    "anatomical",
-    notes="infantpose.data.minirgbd",
-)
-
-
 def minirgbd_conversion() -> Conversion:
-    """MINIRGBD25 → COCO17: the registered anatomical one, else this module's (same joints)."""
-    try:
-        return get_conversion(MINIRGBD25, COCO17)
-    except KeyError:
-        return _TO_COCO17
+    """MINIRGBD25 → COCO17 (anatomical), as registered in :mod:`infantpose.keypoints`."""
+    return get_conversion(MINIRGBD25, COCO17)
 
 
 def minirgbd_root(profile: str | os.PathLike | Profile = "paper") -> Path:
