@@ -16,6 +16,7 @@ from infantpose.data.colabel import (
     LabelingSession,
     load_events,
     replay,
+    replay_recording,
     template_pose,
 )
 from infantpose.io import write_text_atomic
@@ -202,6 +203,26 @@ def test_replay_reproduces_a_session_headless(tmp_path):
     assert [e["op"] for e in second.events] == [e["op"] for e in events]
     with pytest.raises(ValueError, match=r"event 0.*unknown op"):
         replay(second, [{"op": "dance", "image_id": 1}])
+
+
+def test_a_recording_replays_by_file_name_into_a_differently_numbered_session(tmp_path):
+    first = LabelingSession(tmp_path / "recording.json", records())
+    script(first)
+    shuffled = [{**r, "id": 10 + r["id"]} for r in reversed(records())]
+    second = replay_recording(LabelingSession(tmp_path / "b.json", shuffled), first.path)
+    by_name = {im["file_name"]: im["id"] for im in second.images}
+    for annotation in first.coco.annotations:
+        name = first.coco.image_by_id(annotation["image_id"])["file_name"]
+        (mine,) = [a for a in second.coco.annotations if a["image_id"] == by_name[name]]
+        assert mine["keypoints"] == annotation["keypoints"] and mine["bbox"] == annotation["bbox"]
+    assert len(second.coco.annotations) == len(first.coco.annotations) == 1
+    fewer = LabelingSession(tmp_path / "c.json", records()[1:])
+    with pytest.raises(ValueError, match=r"does not have: img001.jpg"):
+        replay_recording(fewer, first.path)
+    assert fewer.progress()["done"] == 0  # nothing was replayed
+    (tmp_path / "junk.json").write_text("[]")
+    with pytest.raises(ValueError, match="not a labelling-session file"):
+        replay_recording(fewer, tmp_path / "junk.json")
 
 
 def test_proposer_and_baselines(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from infantpose.body import PoseSampler
-from infantpose.data.standin import make_standin_clip, make_standin_syrip
+from infantpose.data.standin import load_clip_truth, make_standin_clip, make_standin_syrip
 from infantpose.data.video import extract_frames
 from infantpose.render import render_motion
 
@@ -56,3 +56,6 @@ def test_standin_clip_is_a_readable_video(anny_body, tmp_path):
     frames = extract_frames(path, progress=False)
     assert len(frames) == 6 and frames[0].image.shape == (72, 96, 3)
     assert abs(frames[-1].timestamp_s - 5 / 6) < 1e-6
+    truth = load_clip_truth(path)
+    assert sorted(truth) == list(range(6)) and truth[0].shape == (17, 3)
+    assert (truth[0][:, 2] > 0).sum() >= 8  # the infant is in view

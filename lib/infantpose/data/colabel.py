@@ -65,6 +65,7 @@ __all__ = [
     "LabelingSession",
     "load_events",
     "replay",
+    "replay_recording",
     "template_pose",
 ]
 
@@ -657,3 +658,34 @@ def load_events(path: str | os.PathLike) -> list[dict[str, Any]]:
     if isinstance(data, list):
         return data
     return list(data[STATE_KEY]["events"])
+
+
+def replay_recording(session: LabelingSession, recording: str | os.PathLike) -> LabelingSession:
+    """Replay the session file ``recording`` into ``session``, matching images by ``file_name``.
+
+    A recording made on other machines or another day numbers its images its own way; file
+    names are what both sessions share. Every image the recording touched must be in
+    ``session``; otherwise nothing is replayed and the error lists the missing files.
+    """
+    path = Path(recording)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        names = {int(image["id"]): image["file_name"] for image in data["images"]}
+        events = list(data[STATE_KEY]["events"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(
+            f"{path}: not a labelling-session file ({error}); a recording is the JSON file a "
+            "LabelingSession saves (images + colabel.events)"
+        ) from error
+    ids = {image["file_name"]: image["id"] for image in session.images}
+    touched = {int(event["image_id"]) for event in events}
+    wanted = sorted(names.get(image_id, f"<image id {image_id}>") for image_id in touched)
+    missing = [name for name in wanted if name not in ids]
+    if missing:
+        raise ValueError(
+            f"{path}: the recording labels {len(missing)} image(s) this session does not have: "
+            f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}. Record a new session "
+            "on these images (run the widget live), or give the session the recorded frames."
+        )
+    renumbered = [{**event, "image_id": ids[names[int(event["image_id"])]]} for event in events]
+    return replay(session, renumbered)

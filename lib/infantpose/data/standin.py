@@ -25,7 +25,13 @@ from typing import Any
 
 from .coco import CocoKeypoints
 
-__all__ = ["STANDIN_SPLITS", "make_standin_clip", "make_standin_syrip"]
+__all__ = [
+    "STANDIN_SPLITS",
+    "clip_truth_path",
+    "load_clip_truth",
+    "make_standin_clip",
+    "make_standin_syrip",
+]
 
 #: SyRIP's split names and file naming (train ids from 1, validate ids from 0).
 STANDIN_SPLITS: dict[str, dict[str, Any]] = {
@@ -74,6 +80,12 @@ def make_standin_syrip(
     return dict(writer.splits)
 
 
+def clip_truth_path(path: str | os.PathLike) -> Path:
+    """The ground-truth file written next to a stand-in clip: ``clip.mp4`` → ``clip.truth.json``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.truth.json")
+
+
 def make_standin_clip(
     body: Any,
     path: str | os.PathLike,
@@ -84,8 +96,14 @@ def make_standin_clip(
     image_size: tuple[int, int] = (384, 288),
 ) -> Path:
     """A short video of one rendered infant moving between two supine library poses (kicking,
-    waving), written atomically as mp4: the input of chapter 01's frames demo."""
+    waving), written atomically as mp4: the input of chapter 01's frames demo.
+
+    The renderer's labels are written beside it (:func:`clip_truth_path`): per frame the
+    index, time and COCO-17 keypoints with visibility, so a labelling session on the clip's
+    frames can be scored. A real video has no such file.
+    """
     from ..body import PoseSampler
+    from ..io import write_json_atomic
     from ..render import render_motion
     from .video import write_video
 
@@ -93,4 +111,36 @@ def make_standin_clip(
     start, end = pose.select([0]), pose.select([1])
     end.global_orient = start.global_orient  # the limbs move; the body stays where it lies
     clip = render_motion(body, start, end, frames, preset="photo", seed=seed, image_size=image_size)
-    return write_video([c.rgb for c in clip], path, fps)
+    video = write_video([c.rgb for c in clip], path, fps)
+    truth = {
+        "video": video.name,
+        "fps": fps,
+        "width": image_size[0],
+        "height": image_size[1],
+        "frames": [
+            {"index": i, "timestamp_s": i / fps, "keypoints": c.keypoints.round(3).tolist()}
+            for i, c in enumerate(clip)
+        ],
+    }
+    write_json_atomic(clip_truth_path(video), truth)
+    return video
+
+
+def load_clip_truth(path: str | os.PathLike) -> dict[int, Any]:
+    """The stand-in clip's keypoints by frame index, ``{index: (17, 3) array}``.
+
+    ``path`` is the clip or its ``.truth.json``.
+    """
+    import json
+
+    import numpy as np
+
+    path = Path(path)
+    truth_file = path if path.name.endswith(".truth.json") else clip_truth_path(path)
+    if not truth_file.exists():
+        raise FileNotFoundError(
+            f"{truth_file}: no ground truth beside this clip. Only clips made by "
+            "make_standin_clip have one; a real video is scored by its labels alone."
+        )
+    data = json.loads(truth_file.read_text(encoding="utf-8"))
+    return {int(f["index"]): np.asarray(f["keypoints"], dtype=np.float64) for f in data["frames"]}
