@@ -17,6 +17,7 @@ from infantpose.data.colabel import (
     load_events,
     replay,
     replay_recording,
+    scripted_review,
     template_pose,
 )
 from infantpose.io import write_text_atomic
@@ -328,3 +329,23 @@ def test_widget_buttons_call_the_session(tmp_path):
     widget.on_prev()
     assert widget.index == 0
     assert [e["op"] for e in session.events][:3] == ["propose", "reject", "revise"]
+
+
+def test_scripted_review_accepts_close_proposals_and_clicks_the_rest(tmp_path):
+    session = LabelingSession(tmp_path / "s.json", records(1))
+    truth = a_pose(2.0)
+    truth[3] = [40.0, 30.0, 1]  # occluded: always clicked, as occluded
+    truth[4] = [0.0, 0.0, 0]  # out of frame: marked missing
+    session.propose(0, a_pose())
+    far = session.proposal(0).copy()
+    counts = scripted_review(session, 0, truth, tolerance_px=3.0)
+    assert counts == {"accepted": 15, "revised": 1, "missing": 1}
+    labelled = session.keypoints(0)
+    assert np.allclose(labelled[[0, 5, 16], :2], far[[0, 5, 16], :2])  # accepted as proposed
+    assert labelled[3].tolist() == [40.0, 30.0, 1] and labelled[4].tolist() == [0.0, 0.0, 0]
+    assert session.status(0) == "done"
+    strict = LabelingSession(tmp_path / "t.json", records(1))
+    strict.propose(0, a_pose())
+    assert scripted_review(strict, 0, truth, tolerance_px=1.0)["accepted"] == 0
+    with pytest.raises(ValueError, match=r"\(17, 3\)"):
+        scripted_review(strict, 0, truth[:16])

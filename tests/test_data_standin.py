@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from infantpose.body import PoseSampler
-from infantpose.data.standin import load_clip_truth, make_standin_clip, make_standin_syrip
+from infantpose.config import load_profile
+from infantpose.data.standin import (
+    load_clip_truth,
+    load_infant_images,
+    make_standin_clip,
+    make_standin_syrip,
+    standin_root,
+)
 from infantpose.data.video import extract_frames
 from infantpose.render import render_motion
 
@@ -59,3 +66,24 @@ def test_standin_clip_is_a_readable_video(anny_body, tmp_path):
     truth = load_clip_truth(path)
     assert sorted(truth) == list(range(6)) and truth[0].shape == (17, 3)
     assert (truth[0][:, 2] > 0).sum() >= 8  # the infant is in view
+
+
+def test_infant_images_are_the_standin_made_once_or_the_configured_syrip(
+    anny_body, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("INFANTPOSE_DATA", str(tmp_path / "data"))
+    sizes = {"train": 2, "validate": 1, "seed": 3, "image_size": (96, 72)}
+    sets, data = load_infant_images("smoke", body=anny_body, **sizes)
+    assert data == "embedded"
+    assert [sets[s].num_images for s in ("train_infant", "validate_infant")] == [2, 1]
+    root = standin_root(2, 1, 3, (96, 72))
+    made = (root / "synthesis.json").stat().st_mtime_ns
+    again, _ = load_infant_images("smoke", body=None, **sizes)  # reused: no body needed
+    assert (root / "synthesis.json").stat().st_mtime_ns == made
+    assert again["train_infant"].images == sets["train_infant"].images
+
+    # A profile with paths.syrip reads that folder as real SyRIP instead (here: the stand-in).
+    profile = load_profile("smoke")
+    profile.paths["syrip"] = str(root)
+    real, data = load_infant_images(profile, **sizes)
+    assert data == "real" and real["validate_infant"].images == sets["validate_infant"].images

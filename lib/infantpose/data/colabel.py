@@ -66,6 +66,7 @@ __all__ = [
     "load_events",
     "replay",
     "replay_recording",
+    "scripted_review",
     "template_pose",
 ]
 
@@ -658,6 +659,41 @@ def load_events(path: str | os.PathLike) -> list[dict[str, Any]]:
     if isinstance(data, list):
         return data
     return list(data[STATE_KEY]["events"])
+
+
+def scripted_review(
+    session: LabelingSession, i: int, truth: np.ndarray, *, tolerance_px: float = 8.0
+) -> dict[str, int]:
+    """Review and revise image ``i`` as a careful human who can see ``truth`` (17, 3) would.
+
+    For rendered images with known labels (the stand-in clip), to record a demonstration
+    session or to measure how much a proposer saves: a proposed keypoint is accepted when the
+    true joint is visible (``v = 2``) and the proposal lies within ``tolerance_px`` of it;
+    otherwise it is rejected and clicked at the true position rounded to whole pixels
+    (occluded joints as occluded), or marked missing when the truth says ``v = 0``. Proposes
+    first if needed and finishes the image. Returns the counts of each action.
+    """
+    truth = np.asarray(truth, dtype=np.float64)
+    if truth.shape != (NUM_KEYPOINTS, 3):
+        raise ValueError(f"scripted_review: truth must be (17, 3) x, y, v, got {truth.shape}")
+    if session.proposal(i) is None:
+        session.propose(i)
+    proposal = session.proposal(i)
+    counts = {"accepted": 0, "revised": 0, "missing": 0}
+    for k in range(NUM_KEYPOINTS):
+        x, y, v = truth[k]
+        close = np.hypot(*(proposal[k, :2] - (x, y))) <= tolerance_px
+        if v == 2 and proposal[k, 2] > 0 and close:
+            session.accept(i, k)
+            counts["accepted"] += 1
+        elif v > 0:
+            session.revise(i, k, round(x), round(y), visible=v == 2)
+            counts["revised"] += 1
+        else:
+            session.mark_missing(i, k)
+            counts["missing"] += 1
+    session.finish(i)
+    return counts
 
 
 def replay_recording(session: LabelingSession, recording: str | os.PathLike) -> LabelingSession:

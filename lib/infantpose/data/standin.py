@@ -29,8 +29,10 @@ __all__ = [
     "STANDIN_SPLITS",
     "clip_truth_path",
     "load_clip_truth",
+    "load_infant_images",
     "make_standin_clip",
     "make_standin_syrip",
+    "standin_root",
 ]
 
 #: SyRIP's split names and file naming (train ids from 1, validate ids from 0).
@@ -78,6 +80,66 @@ def make_standin_syrip(
                 **STANDIN_SPLITS[split],
             )
     return dict(writer.splits)
+
+
+def standin_root(train: int, validate: int, seed: int, image_size: tuple[int, int]) -> Path:
+    """``<data root>/standin/syrip_<train>_<validate>_s<seed>_<W>x<H>``: one folder per size."""
+    from ..config import data_root
+
+    width, height = image_size
+    return data_root() / "standin" / f"syrip_{train}_{validate}_s{seed}_{width}x{height}"
+
+
+def load_infant_images(
+    profile: str | os.PathLike | Any,
+    *,
+    train: int,
+    validate: int,
+    seed: int = 0,
+    image_size: tuple[int, int] = (640, 480),
+    body: Any = None,
+    progress: bool = False,
+) -> tuple[dict[str, CocoKeypoints], str]:
+    """The infant images of a profile: ``({"train_infant": …, "validate_infant": …}, data)``.
+
+    With ``paths.syrip`` set in the profile, the real SyRIP splits (``data == "real"``; its
+    train split holds real and synthetic images, told apart by ``is_synthetic``). Otherwise
+    the stand-in set of ``train`` + ``validate`` images (``data == "embedded"``), rendered
+    once into :func:`standin_root` and reused while its parameters and the engine code are
+    unchanged. ``body`` (default: ``anny``) is only built when the set must be made.
+    """
+    from ..config import Profile, load_profile
+    from .synthetic import load_or_make
+    from .syrip import SYRIP_SPLITS, load_syrip, syrip_root
+
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    if prof.paths.get("syrip"):
+        root = syrip_root(prof)
+        return {split: load_syrip(root, split) for split in SYRIP_SPLITS}, "real"
+
+    def make(root: Path) -> None:
+        nonlocal body
+        if body is None:
+            from ..body import load_body_model
+
+            body = load_body_model("anny")
+        make_standin_syrip(
+            body, root, train=train, validate=validate, seed=seed, image_size=image_size,
+            progress=progress,
+        )  # fmt: skip
+
+    root = standin_root(train, validate, seed, image_size)
+    parameters = {"train": train, "validate": validate, "seed": seed, "image_size": image_size,
+                  "preset": "photo", "backend": "anny"}  # fmt: skip
+    load_or_make(  # makes the set unless this exact one is there already
+        root,
+        "annotations/person_keypoints_train_infant.json",
+        "images/train_infant",
+        parameters,
+        make,
+    )
+    sets = {split: load_syrip(root, split) for split in SYRIP_SPLITS}
+    return sets, "embedded"
 
 
 def clip_truth_path(path: str | os.PathLike) -> Path:
