@@ -349,3 +349,26 @@ def test_scripted_review_accepts_close_proposals_and_clicks_the_rest(tmp_path):
     assert scripted_review(strict, 0, truth, tolerance_px=1.0)["accepted"] == 0
     with pytest.raises(ValueError, match=r"\(17, 3\)"):
         scripted_review(strict, 0, truth[:16])
+
+
+def test_widget_keyboard_shortcuts_drive_the_same_actions(tmp_path):
+    from infantpose.viz.colabel_widget import SHORTCUTS, ColabelWidget
+
+    session = LabelingSession(tmp_path / "s.json", records(2))
+    widget = ColabelWidget(session)
+    assert widget._keys is not None  # ipyevents is installed: keys are watched
+    press = lambda *keys: [widget.on_key({"key": key}) for key in keys]  # noqa: E731
+    press("j", "j", "k")  # nose → left_eye → nose
+    assert widget.selected == 0
+    press("k")  # wraps around to the last joint
+    assert widget.selected == 16
+    press("r", "o", "m", "x")  # unknown keys do nothing
+    assert session.decisions(0)[16] == "rejected" and widget.visibility.value == "occluded"
+    assert session.keypoints(0)[16].tolist() == [0, 0, 0]
+    press("A", "f")
+    assert session.status(0) == "done"
+    press("n")
+    assert widget.index == 1
+    press("b")
+    assert widget.box_tool.value
+    assert set(SHORTCUTS) >= {"a", "r", "m", "f", "n", "p"}

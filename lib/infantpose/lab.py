@@ -30,6 +30,8 @@ REQUIRED_LAB_EXTENSIONS = (
     "jupyterlab-jupytext",
     "@jupyter-widgets/jupyterlab-manager",
     "jupyterlab-plotly",
+    "anywidget",
+    "ipyevents",
 )
 
 

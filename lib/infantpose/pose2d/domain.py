@@ -66,7 +66,9 @@ class DomainClassifier(nn.Module):
         if pool not in ("avg", "flatten"):
             raise ValueError(f"pool={pool!r}: 'avg' (any input size) or 'flatten' (the paper)")
         if pool == "flatten" and in_features is None:
-            raise ValueError("pool='flatten' needs in_features = C·h·w of layer 4 (221184 in the paper)")
+            raise ValueError(
+                "pool='flatten' needs in_features = C·h·w of layer 4 (221184 in the paper)"
+            )
         self.pool = pool
         width = in_channels if pool == "avg" else int(in_features)
         layers: list[nn.Module] = []
@@ -93,4 +95,6 @@ class DomainClassifier(nn.Module):
 
 def domain_loss(logits: torch.Tensor, is_synthetic: torch.Tensor) -> torch.Tensor:
     """Binary cross-entropy of domain logits ``(N,)`` against labels (synthetic = 1, real = 0)."""
-    return F.binary_cross_entropy_with_logits(logits.float(), is_synthetic.float().reshape(logits.shape))
+    return F.binary_cross_entropy_with_logits(
+        logits.float(), is_synthetic.float().reshape(logits.shape)
+    )

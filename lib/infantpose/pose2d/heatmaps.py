@@ -115,7 +115,7 @@ def _dark_refine(hm: np.ndarray, coords: np.ndarray, kernel: int) -> np.ndarray:
         for j in range(k):
             peak = hm[i, j].max()
             padded = np.zeros((h + 2 * border, w + 2 * border), np.float32)
-            padded[border:-border or None, border:-border or None] = hm[i, j]
+            padded[border : -border or None, border : -border or None] = hm[i, j]
             blurred = cv2.GaussianBlur(padded, (kernel, kernel), 0)[
                 border : border + h, border : border + w
             ]

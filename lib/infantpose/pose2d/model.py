@@ -49,7 +49,9 @@ class PoseResNetConfig:
         stride = 4 * 2 ** (3 - len(self.deconv_channels))
         w, h = self.input_size
         if w % 32 or h % 32:
-            raise ValueError(f"input_size={self.input_size}: width and height must be multiples of 32")
+            raise ValueError(
+                f"input_size={self.input_size}: width and height must be multiples of 32"
+            )
         self._stride = stride
 
     @property

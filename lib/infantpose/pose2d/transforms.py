@@ -119,9 +119,7 @@ def affine_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     return points @ matrix[:, :2].T + matrix[:, 2]
 
 
-def crop_image(
-    image: np.ndarray, matrix: np.ndarray, output_size: Sequence[int]
-) -> np.ndarray:
+def crop_image(image: np.ndarray, matrix: np.ndarray, output_size: Sequence[int]) -> np.ndarray:
     """Warp ``image`` (H, W, C) with a forward affine into ``output_size = (w, h)`` (bilinear)."""
     w, h = int(output_size[0]), int(output_size[1])
     if cv2 is not None:
@@ -141,14 +139,23 @@ def _warp_numpy(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) ->
     if img.ndim == 2:
         img = img[..., None]
     out = np.zeros((h, w, img.shape[2]))
-    for dy, dx, wgt in ((0, 0, (1 - fx) * (1 - fy)), (0, 1, fx * (1 - fy)), (1, 0, (1 - fx) * fy), (1, 1, fx * fy)):
+    for dy, dx, wgt in (
+        (0, 0, (1 - fx) * (1 - fy)),
+        (0, 1, fx * (1 - fy)),
+        (1, 0, (1 - fx) * fy),
+        (1, 1, fx * fy),
+    ):
         xi, yi = x0 + dx, y0 + dy
         inside = (xi >= 0) & (xi < image.shape[1]) & (yi >= 0) & (yi < image.shape[0])
         values = np.zeros_like(out)
         values[inside] = img[yi[inside], xi[inside]]
         out += wgt * values
-    out = out.reshape((h, w) + image.shape[2:])
-    return np.clip(np.rint(out), 0, 255).astype(image.dtype) if image.dtype == np.uint8 else out.astype(image.dtype)
+    out = out.reshape((h, w, *image.shape[2:]))
+    return (
+        np.clip(np.rint(out), 0, 255).astype(image.dtype)
+        if image.dtype == np.uint8
+        else out.astype(image.dtype)
+    )
 
 
 def transform_preds(

@@ -7,9 +7,9 @@ the ``anywidget`` package): click a joint to select it, click the image to place
 joint, or, with the box tool on, click two corners. Without ``anywidget`` the figure is drawn
 statically and the x / y fields with *Place* do what a click would.
 
-Plotly reports no right clicks and ipywidgets buttons take no access keys (and ``ipyevents`` is
-not a dependency), so there are no keyboard shortcuts: the *visible / occluded* toggle stands
-in for the left / right click of the original tool.
+Keyboard shortcuts (through ``ipyevents``; hover over the widget first so it has the focus):
+:data:`SHORTCUTS`. Plotly reports no right clicks, so the *visible / occluded* toggle (key
+``o``) stands in for the left / right click of the original tool.
 
 Every decision goes straight to the session (which saves it); the view keeps only what is
 on screen: the image index, the selected joint and the first corner of a box being drawn.
@@ -26,11 +26,26 @@ from ..data.colabel import LabelingSession
 from ..keypoints import COCO17
 from .colors import joint_colors
 
-__all__ = ["DECISION_COLORS", "ColabelWidget", "colabel_figure"]
+__all__ = ["DECISION_COLORS", "SHORTCUTS", "ColabelWidget", "colabel_figure"]
 
 #: Ring colour of a joint marker per review decision (Okabe–Ito bluish green for accepted).
 DECISION_COLORS = {"accepted": "#009E73", "rejected": "#000000", "pending": "#FFFFFF"}
 _BOX_COLOR = "#CC79A7"
+
+#: Key → action of the widget (the method names are ``on_<action>`` or ``select_<action>``).
+SHORTCUTS = {
+    "a": "accept",
+    "r": "reject",
+    "m": "missing",
+    "A": "accept_all",
+    "f": "finish",
+    "n": "next",
+    "p": "prev",
+    "j": "next joint",
+    "k": "previous joint",
+    "o": "toggle visible / occluded",
+    "b": "toggle the box tool",
+}
 
 
 def _image_or_blank(session: LabelingSession, i: int) -> tuple[np.ndarray, str]:
@@ -205,9 +220,25 @@ class ColabelWidget:
                 w.HBox([self.visibility, self.box_tool]),
                 w.HBox([self.x, self.y, b["place"], b["propose"], b["finish"]]),
                 self.message,
+                w.HTML(
+                    "<small>keys: "
+                    + " · ".join(f"<b>{key}</b> {action}" for key, action in SHORTCUTS.items())
+                    + "</small>"
+                ),
             ]
         )
+        self._keys = self._watch_keys()
         self.show(self.index)
+
+    def _watch_keys(self) -> Any:
+        """Send key presses over the widget to :meth:`on_key` (needs ``ipyevents``)."""
+        try:
+            from ipyevents import Event
+        except ImportError:  # the buttons still work
+            return None
+        events = Event(source=self.box, watched_events=["keydown"])
+        events.on_dom_event(self.on_key)
+        return events
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -338,6 +369,22 @@ class ColabelWidget:
 
     def on_prev(self, _button: Any = None) -> None:
         self.show((self.index - 1) % len(self.session))
+
+    def on_key(self, event: dict[str, Any]) -> None:
+        """A key press (an ipyevents ``keydown`` event): the action of :data:`SHORTCUTS`."""
+        action = SHORTCUTS.get(event.get("key", ""))
+        if action is None:
+            return
+        if action in ("next joint", "previous joint"):
+            step = 1 if action == "next joint" else -1
+            start = self.selected if self.selected is not None else (-1 if step > 0 else 0)
+            self.joint.value = (start + step) % len(COCO17.joints)
+        elif action.startswith("toggle visible"):
+            self.visibility.value = "occluded" if self.visibility.value == "visible" else "visible"
+        elif action.startswith("toggle the box"):
+            self.box_tool.value = not self.box_tool.value
+        else:
+            getattr(self, f"on_{action}")()
 
     def on_next(self, _button: Any = None) -> None:
         nxt = self.session.next_pending(after=self.index)

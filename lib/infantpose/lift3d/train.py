@@ -1,0 +1,343 @@
+"""Denoising score matching for the pose prior, with warm-up, clipping and an EMA used at inference.
+
+The loss is ZeDO's: ``0.5 * sum((eps_hat * ... - noise)^2)`` over the 3J coordinates of the
+ε-prediction, averaged over the batch, with ``t ~ U(t_eps, t_max)``; Adam, linear warm-up,
+gradient-norm clipping at 1. Unlike the release, the EMA weights **are** what inference uses:
+a :class:`ScorePrior`'s ``network`` is the EMA copy, ``raw`` the trained weights.
+
+Training augmentation (``rotate``): each batch, half the poses get a random left-right
+mirror and a random rotation (ZeDO's ``--rotflip`` makes a rotated copy once instead). Small
+infant sets need it. Checkpoints are written atomically and carry the network config, its
+layout and the training config; loading one for another layout is an error that says so.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..io import atomic_path
+from ..keypoints import get_layout
+from .score import ScoreConfig, ScoreNet
+from .sde import SubVPSDE
+
+__all__ = [
+    "CheckpointError",
+    "ScorePrior",
+    "TrainConfig",
+    "load_prior",
+    "random_rotations",
+    "save_prior",
+    "train_prior",
+    "train_score_model",
+]
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used here (another layout, another kind, damaged)."""
+
+
+@dataclass
+class TrainConfig:
+    """Denoising score matching; defaults are ZeDO's except sizes (``paper`` uses the reference)."""
+
+    steps: int = 3000
+    batch_size: int = 256
+    lr: float = 2e-4
+    warmup: int = 300  # reference 5000 of many more steps
+    grad_clip: float = 1.0
+    ema_rate: float = 0.999  # reference 0.9999 (for ~10^4-10^5 steps)
+    t_eps: float = 1e-5
+    t_max: float = 1.0
+    rotate: bool = True
+    label_dropout: float = 0.1  # conditional models only: share of labels replaced by "none"
+    beta_min: float = 0.1
+    beta_max: float = 20.0
+
+    @classmethod
+    def paper(cls, **overrides: Any) -> TrainConfig:
+        """ZeDO-i's infant settings (batch 5000, warm-up 5000, EMA 0.9999)."""
+        values = {"steps": 8000, "batch_size": 5000, "warmup": 5000, "ema_rate": 0.9999}
+        return cls(**{**values, **overrides})
+
+
+@dataclass
+class ScorePrior:
+    """A trained prior: the EMA ``network`` (used everywhere), the ``raw`` weights, configs."""
+
+    network: nn.Module
+    raw: nn.Module
+    config: ScoreConfig
+    train_config: TrainConfig
+    kind: str = "score"  # "score" or "control"
+    step: int = 0
+    history: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def layout(self) -> str:
+        return self.config.layout
+
+    @property
+    def sde(self) -> SubVPSDE:
+        return SubVPSDE(self.train_config.beta_min, self.train_config.beta_max)
+
+    def to(self, device: Any) -> ScorePrior:
+        self.network.to(device)
+        self.raw.to(device)
+        return self
+
+    def eps(
+        self, x: torch.Tensor, t: torch.Tensor, label: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The EMA network's noise prediction in eval mode (no dropout)."""
+        self.network.eval()
+        return self.network(x, t, label) if label is not None else self.network(x, t)
+
+
+def random_rotations(count: int, generator: torch.Generator, device: Any = None) -> torch.Tensor:
+    """``count`` uniform random rotation matrices (normalised Gaussian quaternions)."""
+    q = torch.randn(count, 4, generator=generator)
+    q = q / q.norm(dim=1, keepdim=True)
+    w, x, y, z = q.unbind(1)
+    R = torch.stack(
+        [
+            1 - 2 * (y * y + z * z),
+            2 * (x * y - z * w),
+            2 * (x * z + y * w),
+            2 * (x * y + z * w),
+            1 - 2 * (x * x + z * z),
+            2 * (y * z - x * w),
+            2 * (x * z - y * w),
+            2 * (y * z + x * w),
+            1 - 2 * (x * x + y * y),
+        ],
+        dim=1,
+    ).view(count, 3, 3)
+    return R.to(device)
+
+
+def _augment(x: torch.Tensor, flip: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Mirror (swap sides, negate x) and rotate a random half of the batch."""
+    half = torch.rand(x.shape[0], generator=generator).to(x.device) < 0.5
+    if not half.any():
+        return x
+    chosen = x[half]
+    mirror = torch.rand(chosen.shape[0], generator=generator).to(x.device) < 0.5
+    mirrored = chosen[:, flip] * torch.tensor([-1.0, 1.0, 1.0], device=x.device, dtype=x.dtype)
+    chosen = torch.where(mirror[:, None, None], mirrored, chosen)
+    R = random_rotations(chosen.shape[0], generator, x.device).to(x.dtype)
+    x = x.clone()
+    x[half] = chosen @ R.transpose(1, 2)
+    return x
+
+
+def _as_poses(poses: Any, layout: str) -> torch.Tensor:
+    poses = torch.as_tensor(np.asarray(poses), dtype=torch.float32)
+    joints = len(get_layout(layout))
+    if poses.dim() != 3 or poses.shape[1:] != (joints, 3):
+        raise ValueError(
+            f"training poses must be (N, {joints}, 3) root-relative {layout} joints in metres, "
+            f"got {tuple(poses.shape)}"
+        )
+    if not torch.isfinite(poses).all():
+        raise ValueError("training poses contain NaN or infinite values; drop those poses")
+    return poses
+
+
+def train_score_model(
+    network: nn.Module,
+    poses: Any,
+    config: TrainConfig,
+    score_config: ScoreConfig,
+    *,
+    labels: Any = None,
+    seed: int = 0,
+    device: Any = "cpu",
+    kind: str = "score",
+    ema: nn.Module | None = None,
+    start_step: int = 0,
+) -> ScorePrior:
+    """Train ``network``'s trainable parameters by DSM on ``poses`` (N, J, 3); returns the prior.
+
+    ``labels`` (N,) class indices for conditional networks (dropped to the "none" token with
+    probability ``label_dropout``). ``ema`` continues an existing average (fine-tuning).
+    """
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    poses = _as_poses(poses, score_config.layout).to(device)
+    flip = torch.as_tensor(get_layout(score_config.layout).flip_permutation, device=device)
+    label_tensor = None
+    if labels is not None:
+        label_tensor = torch.as_tensor(np.asarray(labels), dtype=torch.long, device=device)
+    sde = SubVPSDE(config.beta_min, config.beta_max)
+    network = network.to(device)
+    ema = copy.deepcopy(network) if ema is None else ema.to(device)
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    params = [p for p in network.parameters() if p.requires_grad]
+    optimiser = torch.optim.Adam(params, lr=config.lr, betas=(0.9, 0.999), eps=1e-8)
+    trainable = [(pe, p) for pe, p in zip(ema.parameters(), network.parameters()) if p.requires_grad]
+    history = []
+    network.train()
+    start = time.perf_counter()
+    for step in range(config.steps):
+        index = torch.randint(len(poses), (config.batch_size,), generator=generator).to(device)
+        x0 = poses[index]
+        if config.rotate:
+            x0 = _augment(x0, flip, generator)
+        t = torch.rand(config.batch_size, generator=generator).to(device)
+        t = t * (config.t_max - config.t_eps) + config.t_eps
+        noise = torch.randn(x0.shape, generator=generator).to(device)
+        xt, _ = sde.perturb(x0, t, noise)
+        if label_tensor is not None:
+            label = label_tensor[index]
+            drop = torch.rand(config.batch_size, generator=generator).to(device)
+            label = torch.where(drop < config.label_dropout, score_config.num_classes, label)
+            eps = network(xt, t, label)
+        else:
+            eps = network(xt, t)
+        # score * std = -eps: ZeDO's ||score * std + z||^2 with the sign folded in.
+        loss = 0.5 * ((eps - noise) ** 2).sum(dim=(1, 2)).mean()
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        for group in optimiser.param_groups:
+            group["lr"] = config.lr * min(1.0, (step + 1) / max(config.warmup, 1))
+        if config.grad_clip > 0:
+            nn.utils.clip_grad_norm_(params, config.grad_clip)
+        optimiser.step()
+        with torch.no_grad():
+            # Bias-corrected early on (as score_sde's num_updates form) so short runs are usable.
+            rate = min(config.ema_rate, (1 + step) / (10 + step))
+            for pe, p in trainable:
+                pe.lerp_(p, 1.0 - rate)
+        history.append(float(loss))
+    network.eval()
+    ema.eval()
+    return ScorePrior(
+        network=ema,
+        raw=network,
+        config=score_config,
+        train_config=config,
+        kind=kind,
+        step=start_step + config.steps,
+        history=history,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def train_prior(
+    poses: Any,
+    score_config: ScoreConfig | None = None,
+    config: TrainConfig | None = None,
+    *,
+    seed: int = 0,
+    labels: Any = None,
+    device: Any = "cpu",
+) -> ScorePrior:
+    """Train a prior from scratch on root-relative poses (N, J, 3) in ``score_config.layout``."""
+    score_config = score_config or ScoreConfig()
+    config = config or TrainConfig()
+    torch.manual_seed(seed)
+    return train_score_model(
+        ScoreNet(score_config), poses, config, score_config, labels=labels, seed=seed, device=device
+    )
+
+
+def finetune(
+    prior: ScorePrior,
+    poses: Any,
+    config: TrainConfig | None = None,
+    *,
+    seed: int = 0,
+    device: Any = "cpu",
+) -> ScorePrior:
+    """ZeDO-i's fine-tuning: every weight trained further on ``poses``, from the prior's EMA.
+
+    Both the trained copy and its EMA start from the prior's EMA weights (the ones inference
+    used); the prior itself is left unchanged.
+    """
+    if prior.kind != "score":
+        raise ValueError(f"finetune takes a plain score prior, not a {prior.kind!r} one")
+    config = config or TrainConfig()
+    network = copy.deepcopy(prior.network)
+    for p in network.parameters():
+        p.requires_grad_(True)
+    return train_score_model(
+        network,
+        poses,
+        config,
+        prior.config,
+        seed=seed,
+        device=device,
+        ema=copy.deepcopy(network),
+        start_step=prior.step,
+    )
+
+
+def save_prior(prior: ScorePrior, path: str | os.PathLike) -> Path:
+    """Write a checkpoint atomically: weights (EMA and raw), configs, layout, kind, step."""
+    path = Path(path)
+    state = {
+        "format": "infantpose.lift3d/1",
+        "kind": prior.kind,
+        "layout": prior.layout,
+        "score_config": prior.config.to_dict(),
+        "train_config": asdict(prior.train_config),
+        "step": prior.step,
+        "ema": prior.network.state_dict(),
+        "raw": prior.raw.state_dict(),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+    return path
+
+
+def load_prior(
+    path: str | os.PathLike, *, layout: str | None = None, device: Any = "cpu"
+) -> ScorePrior:
+    """Read a :func:`save_prior` checkpoint; ``layout`` given and different → :class:`CheckpointError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"prior checkpoint {path} does not exist; train one with train_prior")
+    state = torch.load(path, map_location=device, weights_only=False)
+    if not isinstance(state, dict) or state.get("format") != "infantpose.lift3d/1":
+        raise CheckpointError(
+            f"{path} is not an infantpose.lift3d checkpoint (no 'format' field); save priors "
+            "with infantpose.lift3d.save_prior"
+        )
+    if layout is not None and get_layout(layout).name != state["layout"]:
+        raise CheckpointError(
+            f"checkpoint {path} holds a prior for layout {state['layout']!r} "
+            f"({len(get_layout(state['layout']))} joints), but {get_layout(layout).name!r} was "
+            "asked for; train or load a prior of that layout"
+        )
+    score_config = ScoreConfig(**state["score_config"])
+    train_config = TrainConfig(**state["train_config"])
+    if state["kind"] == "control":
+        from .control import ControlScoreNet
+
+        make = lambda: ControlScoreNet(ScoreNet(score_config))  # noqa: E731
+    else:
+        make = lambda: ScoreNet(score_config)  # noqa: E731
+    network, raw = make(), make()
+    network.load_state_dict(state["ema"])
+    raw.load_state_dict(state["raw"])
+    network.eval()
+    raw.eval()
+    return ScorePrior(
+        network=network.to(device),
+        raw=raw.to(device),
+        config=score_config,
+        train_config=train_config,
+        kind=state["kind"],
+        step=int(state["step"]),
+    )
