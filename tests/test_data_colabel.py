@@ -202,6 +202,11 @@ def test_replay_reproduces_a_session_headless(tmp_path):
     assert second.coco.annotations == first.coco.annotations
     assert second.state == first.state
     assert [e["op"] for e in second.events] == [e["op"] for e in events]
+    assert [second.state[i]["proposer"] for i in (1, 2, 3)] == ["given", None, "given"]
+    baseline = LabelingSession(tmp_path / "c.json", records())
+    baseline.propose(0)  # the template: its name survives a replay
+    again = replay(LabelingSession(tmp_path / "d.json", records()), baseline.events)
+    assert again.state[1]["proposer"] == baseline.state[1]["proposer"] == "baseline-template"
     with pytest.raises(ValueError, match=r"event 0.*unknown op"):
         replay(second, [{"op": "dance", "image_id": 1}])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from infantpose.body import PoseSampler
 from infantpose.config import load_profile
@@ -56,6 +57,8 @@ def test_motion_clip_is_one_body_moving_under_one_camera(anny_body):
     moved = np.abs(clip[-1].keypoints[:, :2] - clip[0].keypoints[:, :2]).max()
     step = np.abs(clip[1].keypoints[:, :2] - clip[0].keypoints[:, :2]).max()
     assert moved > 1.0 and step < moved  # it moves, gradually
+    with pytest.raises(ValueError, match=r"timing must hold 4 values in \[0, 1\]"):
+        render_motion(anny_body, first, last, 4, image_size=(96, 72), timing=[0, 0.5, 1, 2])
 
 
 def test_standin_clip_is_a_readable_video(anny_body, tmp_path):
@@ -66,6 +69,9 @@ def test_standin_clip_is_a_readable_video(anny_body, tmp_path):
     truth = load_clip_truth(path)
     assert sorted(truth) == list(range(6)) and truth[0].shape == (17, 3)
     assert (truth[0][:, 2] > 0).sum() >= 8  # the infant is in view
+    # Still at the start and the end (a quarter each), moving in between.
+    assert np.allclose(truth[0][:, :2], truth[1][:, :2]) and np.allclose(truth[4], truth[5])
+    assert not np.allclose(truth[1][:, :2], truth[4][:, :2])
 
 
 def test_infant_images_are_the_standin_made_once_or_the_configured_syrip(

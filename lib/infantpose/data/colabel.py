@@ -400,15 +400,20 @@ class LabelingSession:
     # ------------------------------------------------------------------ decisions
 
     def propose(
-        self, i: int, keypoints: np.ndarray | None = None, score: float | None = None
+        self,
+        i: int,
+        keypoints: np.ndarray | None = None,
+        score: float | None = None,
+        proposer: str | None = None,
     ) -> np.ndarray:
         """Store the AI proposal for image ``i`` (from ``keypoints`` if given) and reset its review.
 
         Proposals are clipped into the image; a proposer's ``v = 0`` joints stay ``0, 0, 0``.
+        ``proposer`` names where given ``keypoints`` came from (default ``"given"``).
         """
         image = self.coco.images[self._check_index(i)]
         if keypoints is not None:
-            source = "given"
+            source = proposer or "given"
             pose = np.asarray(keypoints, dtype=np.float64)
         elif self.proposer is not None:
             source = getattr(self.proposer, "__name__", type(self.proposer).__name__)
@@ -436,6 +441,7 @@ class LabelingSession:
             "image_id": image["id"],
             "keypoints": pose.round(3).tolist(),
             "score": None if score is None else float(score),
+            "proposer": source,
         }
         with self._change(event):
             self._reopen(image)
@@ -631,7 +637,9 @@ def replay(session: LabelingSession, events: Iterable[Mapping[str, Any]]) -> Lab
         try:
             i = session.index_of(event["image_id"])
             if op == "propose":
-                session.propose(i, event.get("keypoints"), event.get("score"))
+                session.propose(
+                    i, event.get("keypoints"), event.get("score"), event.get("proposer")
+                )
             elif op in ("accept", "reject", "missing"):
                 {
                     "accept": session.accept,

@@ -23,6 +23,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .coco import CocoKeypoints
 
 __all__ = [
@@ -160,6 +162,9 @@ def make_standin_clip(
     """A short video of one rendered infant moving between two supine library poses (kicking,
     waving), written atomically as mp4: the input of chapter 01's frames demo.
 
+    Like a home video, it has still stretches: the infant holds its first pose for the first
+    quarter, moves (eased in and out) through the middle half, and holds the last pose.
+
     The renderer's labels are written beside it (:func:`clip_truth_path`): per frame the
     index, time and COCO-17 keypoints with visibility, so a labelling session on the clip's
     frames can be scored. A real video has no such file.
@@ -172,7 +177,12 @@ def make_standin_clip(
     pose = PoseSampler(body, postures=["supine"], mirror=False).sample(2, seed=seed).pose
     start, end = pose.select([0]), pose.select([1])
     end.global_orient = start.global_orient  # the limbs move; the body stays where it lies
-    clip = render_motion(body, start, end, frames, preset="photo", seed=seed, image_size=image_size)
+    t = np.linspace(0.0, 1.0, frames)
+    u = np.clip((t - 0.25) / 0.5, 0.0, 1.0)
+    clip = render_motion(
+        body, start, end, frames, preset="photo", seed=seed, image_size=image_size,
+        timing=u * u * (3 - 2 * u),  # smoothstep: no jerk at the start and end of the move
+    )  # fmt: skip
     video = write_video([c.rgb for c in clip], path, fps)
     truth = {
         "video": video.name,
@@ -194,8 +204,6 @@ def load_clip_truth(path: str | os.PathLike) -> dict[int, Any]:
     ``path`` is the clip or its ``.truth.json``.
     """
     import json
-
-    import numpy as np
 
     path = Path(path)
     truth_file = path if path.name.endswith(".truth.json") else clip_truth_path(path)

@@ -304,10 +304,14 @@ def render_motion(
     preset: str | AppearancePreset = "photo",
     seed: int = 0,
     image_size: tuple[int, int] = (384, 288),
+    timing: Sequence[float] | None = None,
 ) -> list[RenderedSample]:
     """A clip: one body moving from pose ``start`` to ``end`` (each a batch of 1), seen by one
     camera under one look; every joint rotation is interpolated by slerp, the shape is
-    ``start``'s. Photo effects (sensor noise) are drawn anew per frame, as a camera would."""
+    ``start``'s. Photo effects (sensor noise) are drawn anew per frame, as a camera would.
+
+    ``timing`` gives each frame's position between the poses (``frames`` values in [0, 1]);
+    the default moves at constant speed. Repeated values make the body hold still."""
     import roma
 
     if start.batch_size != 1 or end.batch_size != 1:
@@ -315,7 +319,17 @@ def render_motion(
     if frames < 2:
         raise ValueError(f"render_motion: a clip needs at least 2 frames, got {frames}")
     preset = get_preset(preset)
-    steps = torch.linspace(0.0, 1.0, frames, dtype=start.global_orient.dtype)
+    if timing is None:
+        steps = torch.linspace(0.0, 1.0, frames, dtype=start.global_orient.dtype)
+    else:
+        steps = torch.as_tensor(
+            np.asarray(timing, dtype=np.float64), dtype=start.global_orient.dtype
+        )
+        if steps.shape != (frames,) or not bool(((steps >= 0) & (steps <= 1)).all()):
+            raise ValueError(
+                f"render_motion: timing must hold {frames} values in [0, 1], one per frame; "
+                f"got shape {tuple(steps.shape)}"
+            )
 
     def slerp(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return roma.rotvec_slerp(a.reshape(-1, 3), b.reshape(-1, 3), steps)
