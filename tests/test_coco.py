@@ -193,6 +193,23 @@ def test_filter_and_subset_make_independent_sets(syrip_file):
         coco.subset([1, 99])
 
 
+def test_merge_keeps_every_file_reachable_and_refuses_clashing_ids(syrip_file, tmp_path):
+    coco = read_coco(syrip_file, image_root=tmp_path / "real")
+    real, synthetic = coco.filter(is_synthetic=False), coco.filter(is_synthetic=True)
+    same_root = CocoKeypoints.merge(real, synthetic)
+    assert same_root.image_ids == [1, 2, 10001] and same_root.image_root == tmp_path / "real"
+    assert same_root.images[0]["file_name"] == coco.images[0]["file_name"]  # unchanged
+    synthetic.image_root = tmp_path / "elsewhere"
+    merged = CocoKeypoints.merge(real, synthetic)
+    for part in (real, synthetic):
+        for image in part.images:
+            assert merged.image_path(image["id"]) == part.image_path(image).resolve()
+    assert merged.filter(is_synthetic=True).image_ids == [10001]
+    assert len(merged.annotations) == len(coco.annotations)
+    with pytest.raises(ValueError, match="image id 1 is in both"):
+        CocoKeypoints.merge(real, real)
+
+
 # --------------------------------------------------------------------------- round trip
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from infantpose.data.coco import annotation_record, image_record, make_coco, write_coco
 from infantpose.data.synthetic import dataset_root, load_or_make
@@ -75,3 +76,20 @@ def test_coco_statistics_and_images(tmp_path):
     fig = plot_coco_samples(coco, 3, title="t")
     assert len(fig.axes) == 1 and "a.jpg" in fig.axes[0].get_title()
     plt.close(fig)
+
+
+def test_load_made_reads_a_made_set_or_says_which_chapter_makes_it(tmp_path, monkeypatch):
+    from infantpose.data.coco import image_record, make_coco, write_coco
+    from infantpose.data.synthetic import adults_root, infants_root, load_made
+
+    monkeypatch.setenv("INFANTPOSE_DATA", str(tmp_path))
+    root = adults_root("surreal", 5, 1)
+    assert root == tmp_path / "synthetic" / "adults_surreal_n5_s1_anny"
+    assert infants_root(6, 2, 0).name == "infants_fidip_n6_r2_s0_anny"
+    with pytest.raises(FileNotFoundError, match=r"chapter 02 makes it.*02-smil-synthesis"):
+        load_made(root, "the SURREAL-like adults", "train_adult")
+    coco = make_coco([image_record(1, "a.jpg", 8, 8)], [])
+    write_coco(coco, root / "annotations" / "person_keypoints_train_adult.json")
+    (root / "synthesis.json").write_text("{}")
+    made = load_made(root, "the SURREAL-like adults", "train_adult")
+    assert made.image_path(1) == root / "images" / "train_adult" / "a.jpg"

@@ -275,6 +275,47 @@ class CocoKeypoints:
         ]
         return self.subset(keep)
 
+    @classmethod
+    def merge(cls, *sets: CocoKeypoints, source: str | None = None) -> CocoKeypoints:
+        """One set made of several, e.g. SyRIP-style real + synthetic training images.
+
+        Image and annotation ids must not clash (SyRIP's real images count from 1, its synthetic
+        ones from 10001, so its sets merge as they are); a clash raises naming both sources.
+        Sets with different ``image_root`` keep their files: ``file_name`` becomes absolute.
+        """
+        if not sets:
+            raise ValueError("CocoKeypoints.merge needs at least one set")
+        roots = {s.image_root for s in sets}
+        common = roots.pop() if len(roots) == 1 else None
+        images: list[dict[str, Any]] = []
+        annotations: list[dict[str, Any]] = []
+        owner: dict[tuple[str, Any], str] = {}
+        for part in sets:
+            name = part.source or IN_MEMORY
+            for kind, records in (("image", part.images), ("annotation", part.annotations)):
+                for record in records:
+                    key = (kind, record["id"])
+                    if key in owner:
+                        raise ValueError(
+                            f"CocoKeypoints.merge: {kind} id {record['id']} is in both "
+                            f"{owner[key]} and {name}; renumber one set's ids first"
+                        )
+                    owner[key] = name
+            for image in part.images:
+                image = copy.deepcopy(image)
+                if common is None:
+                    image["file_name"] = str(part.image_path(image).resolve())
+                images.append(image)
+            annotations.extend(copy.deepcopy(part.annotations))
+        return cls(
+            images=images,
+            annotations=annotations,
+            categories=copy.deepcopy(sets[0].categories),
+            extra=copy.deepcopy(sets[0].extra),
+            source=source or " + ".join(s.source or IN_MEMORY for s in sets),
+            image_root=common if common is not None else Path("/"),
+        )
+
     def recompute_num_keypoints(self) -> CocoKeypoints:
         """A copy whose ``num_keypoints`` equals the count of keypoints with v > 0."""
         fixed = copy.deepcopy(self)

@@ -34,8 +34,11 @@ from .coco import CocoKeypoints, read_coco
 
 __all__ = [
     "SourceFits",
+    "adults_root",
     "dataset_root",
     "fit_source_poses",
+    "infants_root",
+    "load_made",
     "load_or_make",
     "make_adult_set",
     "make_synthetic_infants",
@@ -48,6 +51,30 @@ SYRIP_SYNTHETIC_FIRST_ID = 10001
 def dataset_root(name: str) -> Path:
     """``<data root>/synthetic/<name>``."""
     return data_root() / "synthetic" / name
+
+
+def infants_root(num_source_poses: int, rotations: int, seed: int, backend: str = "anny") -> Path:
+    """Where chapter 02 writes FiDIP's synthetic infants made with these parameters."""
+    return dataset_root(f"infants_fidip_n{num_source_poses}_r{rotations}_s{seed}_{backend}")
+
+
+def adults_root(preset: str, num_adults: int, seed: int, backend: str = "anny") -> Path:
+    """Where chapter 02 writes an adult set (``surreal``: synthetic; ``photo``: the real stand-in)."""
+    return dataset_root(f"adults_{preset}_n{num_adults}_s{seed}_{backend}")
+
+
+def load_made(root: str | os.PathLike, what: str, split: str = "train_infant") -> CocoKeypoints:
+    """Read a set chapter 02 made (``annotations/person_keypoints_<split>.json``; adults:
+    ``split="train_adult"``), or say how to make it."""
+    root = Path(root)
+    annotation = root / "annotations" / f"person_keypoints_{split}.json"
+    if not annotation.is_file() or not (root / "synthesis.json").is_file():
+        raise FileNotFoundError(
+            f"{what} not found at {root}: chapter 02 makes it. Run "
+            "`python -m infantpose.book run --profile <profile> --only 02-smil-synthesis` with "
+            "the same sizes and seed (the folder name holds them), then run this chapter again"
+        )
+    return read_coco(annotation, image_root=root / "images" / split)
 
 
 #: The code a synthetic dataset depends on; its hash is part of every dataset's stamp.
