@@ -1,0 +1,47 @@
+"""Seed tables report mean ± a Student-t interval and say how many runs they average."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from infantpose.tables import format_mean_ci, paper_beside, seed_table
+
+
+def test_format_mean_ci_matches_a_hand_computed_student_t_interval():
+    values = [50.0, 52.0, 57.0]
+    half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / np.sqrt(3)
+    assert format_mean_ci(values, digits=2) == f"{np.mean(values):.2f} ± {half:.2f}"
+    assert format_mean_ci([41.0]) == "41.0 (1 seed)"
+    assert format_mean_ci([np.nan]) == "–"
+
+
+def test_seed_table_groups_in_order_and_counts_seeds():
+    rows = [
+        {"method": m, "size": n, "seed": s, "mpjpe": base + s}
+        for m, base in (("scratch", 60.0), ("finetune", 50.0))
+        for n in (50, 200)
+        for s in (0, 1, 2)
+    ]
+    table = seed_table(rows, ["method", "size"], ["mpjpe"])
+    assert list(table.index) == [
+        ("scratch", 50),
+        ("scratch", 200),
+        ("finetune", 50),
+        ("finetune", 200),
+    ]
+    assert table.loc[("finetune", 50), "mpjpe"] == format_mean_ci([50.0, 51.0, 52.0])
+    assert (table["seeds"] == 3).all()
+    with pytest.raises(KeyError, match="no column"):
+        seed_table(rows, ["method"], ["ap"])
+
+
+def test_paper_beside_labels_both_sources():
+    ours = seed_table([{"row": "FiDIP", "seed": 0, "ap": 0.5}], ["row"], ["ap"])
+    table = paper_beside(
+        ours, {"FiDIP": 90.8}, ours_label="ours (embedded)", paper_label="paper (SyRIP)"
+    )
+    assert table.columns[0] == ("paper (SyRIP)", "")
+    assert table.loc["FiDIP", ("paper (SyRIP)", "")] == 90.8
+    assert ("ours (embedded)", "ap") in table.columns
