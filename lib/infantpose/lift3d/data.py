@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..io import atomic_path
-from ..keypoints import H36M17, SMPL24, SYRIP12, Layout, convert, get_layout
+from ..keypoints import H36M17, SMPL24, Layout, convert, get_layout
 
 __all__ = [
     "IMAGE_SIZES",
@@ -34,6 +34,7 @@ __all__ = [
     "body_joints_to_layout",
     "load_pose_set",
     "minirgbd_pose_set",
+    "noisy_keypoints",
     "project",
     "root_of",
     "root_relative",
@@ -237,8 +238,29 @@ def sample_pose_set(
     keypoints = project(points, K)
     poses, root = root_relative(points, layout)
     return PoseSet3D(
-        poses, keypoints, K, layout.name, root, np.full(count, population, "<U8"), IMAGE_SIZES[camera]
+        poses,
+        keypoints,
+        K,
+        layout.name,
+        root,
+        np.full(count, population, "<U8"),
+        IMAGE_SIZES[camera],
     )
+
+
+def noisy_keypoints(
+    keypoints_2d: np.ndarray, sigma_px: float, missing: float = 0.0, seed: int = 0
+) -> np.ndarray:
+    """A copy of (N, J, 2) keypoints with Gaussian pixel noise and a share ``missing`` set NaN.
+
+    Stands in for detector output when no predictions (e.g. the FiDIP chapter's) are at hand.
+    """
+    rng = np.random.default_rng(seed)
+    out = np.asarray(keypoints_2d, dtype=np.float64) + rng.normal(
+        0, sigma_px, np.shape(keypoints_2d)
+    )
+    out[rng.random(out.shape[:-1]) < missing] = np.nan
+    return out
 
 
 def minirgbd_pose_set(
@@ -258,5 +280,11 @@ def minirgbd_pose_set(
     keypoints = project(points, K)
     poses, root = root_relative(points, layout)
     return PoseSet3D(
-        poses, keypoints, K.copy(), layout.name, root, np.full(len(points), "infant", "<U8"), (640, 480)
+        poses,
+        keypoints,
+        K.copy(),
+        layout.name,
+        root,
+        np.full(len(points), "infant", "<U8"),
+        (640, 480),
     )

@@ -1,7 +1,7 @@
 """Denoising score matching for the pose prior, with warm-up, clipping and an EMA used at inference.
 
-The loss is ZeDO's: ``0.5 * sum((eps_hat * ... - noise)^2)`` over the 3J coordinates of the
-ε-prediction, averaged over the batch, with ``t ~ U(t_eps, t_max)``; Adam, linear warm-up,
+The loss is ZeDO's ``||score * std + noise||^2 / 2`` = ``||eps_hat - noise||^2 / 2`` summed
+over the 3J coordinates and averaged over the batch, with ``t ~ U(t_eps, t_max)``; Adam, linear warm-up,
 gradient-norm clipping at 1. Unlike the release, the EMA weights **are** what inference uses:
 a :class:`ScorePrior`'s ``network`` is the EMA copy, ``raw`` the trained weights.
 
@@ -81,6 +81,7 @@ class ScorePrior:
     step: int = 0
     history: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    pose_sample: np.ndarray | None = None  # up to 1000 training poses: lifting's start poses
 
     @property
     def layout(self) -> str:
@@ -185,7 +186,11 @@ def train_score_model(
         p.requires_grad_(False)
     params = [p for p in network.parameters() if p.requires_grad]
     optimiser = torch.optim.Adam(params, lr=config.lr, betas=(0.9, 0.999), eps=1e-8)
-    trainable = [(pe, p) for pe, p in zip(ema.parameters(), network.parameters()) if p.requires_grad]
+    trainable = [
+        (pe, p)
+        for pe, p in zip(ema.parameters(), network.parameters(), strict=True)
+        if p.requires_grad
+    ]
     history = []
     network.train()
     start = time.perf_counter()
@@ -219,7 +224,7 @@ def train_score_model(
             rate = min(config.ema_rate, (1 + step) / (10 + step))
             for pe, p in trainable:
                 pe.lerp_(p, 1.0 - rate)
-        history.append(float(loss))
+        history.append(float(loss.detach()))
     network.eval()
     ema.eval()
     return ScorePrior(
@@ -231,7 +236,15 @@ def train_score_model(
         step=start_step + config.steps,
         history=history,
         seconds=time.perf_counter() - start,
+        pose_sample=_pose_sample(poses, seed),
     )
+
+
+def _pose_sample(poses: torch.Tensor, seed: int, size: int = 1000) -> np.ndarray:
+    poses = poses.detach().cpu().numpy()
+    if len(poses) > size:
+        poses = poses[np.random.default_rng(seed).choice(len(poses), size, replace=False)]
+    return poses.astype(np.float32)
 
 
 def train_prior(
@@ -295,6 +308,7 @@ def save_prior(prior: ScorePrior, path: str | os.PathLike) -> Path:
         "step": prior.step,
         "ema": prior.network.state_dict(),
         "raw": prior.raw.state_dict(),
+        "pose_sample": prior.pose_sample,
     }
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
@@ -307,7 +321,9 @@ def load_prior(
     """Read a :func:`save_prior` checkpoint; ``layout`` given and different → :class:`CheckpointError`."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"prior checkpoint {path} does not exist; train one with train_prior")
+        raise FileNotFoundError(
+            f"prior checkpoint {path} does not exist; train one with train_prior"
+        )
     state = torch.load(path, map_location=device, weights_only=False)
     if not isinstance(state, dict) or state.get("format") != "infantpose.lift3d/1":
         raise CheckpointError(
@@ -340,4 +356,5 @@ def load_prior(
         train_config=train_config,
         kind=state["kind"],
         step=int(state["step"]),
+        pose_sample=state.get("pose_sample"),
     )
