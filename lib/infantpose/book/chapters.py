@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 #: The chapters in reading order; ``book/_toc.yml`` lists the same (tested).
-CHAPTERS = ("00-measuring-pose", "01-data-collection", "02-smil-synthesis")
+CHAPTERS = (
+    "00-measuring-pose",
+    "01-data-collection",
+    "02-smil-synthesis",
+    "05-zedoi-lifting",
+)
 
 
 class ChapterFailed(RuntimeError):
