@@ -212,18 +212,24 @@ class PoseDataset(Dataset):
         joints = sample["joints"].copy()
         center, scale = sample["center"].copy(), sample["scale"].copy()
         aug = self.augmentation(index)
+        width = pixels.shape[1]
         if aug.flip:
-            pixels = pixels[:, ::-1]
-            joints = flip_joints(joints, pixels.shape[1], self.flip_pairs)
-            center[0] = pixels.shape[1] - center[0] - 1
+            joints = flip_joints(joints, width, self.flip_pairs)
+            center[0] = width - center[0] - 1
         scale = scale * aug.scale
         matrix = get_affine_transform(center, scale, aug.rotation, self.input_size)
-        crop = crop_image(np.ascontiguousarray(pixels), matrix, self.input_size)
+        if aug.flip:
+            # Fold the mirror x → W − 1 − x into the warp instead of copying the flipped image.
+            mirror = np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+            pixel_matrix = matrix @ mirror
+        else:
+            pixel_matrix = matrix
+        crop = crop_image(pixels, pixel_matrix, self.input_size)
         if self.channel_order == "RGB":
             crop = crop[..., ::-1]
         tensor = (crop.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
         crop_joints = joints.copy()
-        crop_joints[:, :2] = affine_points(joints[:, :2], matrix)
+        crop_joints[:, :2] = affine_points(joints[:, :2], matrix)  # joints are already mirrored
         target, weight = gaussian_targets(
             crop_joints, self.heatmap_size, self.stride, self.sigma, unbiased=self.unbiased
         )

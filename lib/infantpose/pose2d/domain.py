@@ -79,10 +79,12 @@ class DomainClassifier(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        # autocast may hand us half-precision features; the classifier runs in its own dtype
+        features = features.to(self.layers[0].weight.dtype)
         if self.pool == "avg":
-            x = features.float().mean(dim=(2, 3))
+            x = features.mean(dim=(2, 3))
         else:
-            x = features.float().flatten(1)
+            x = features.flatten(1)
             expected = self.layers[0].in_features
             if x.shape[1] != expected:
                 raise ValueError(

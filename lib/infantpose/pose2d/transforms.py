@@ -7,7 +7,11 @@ and ``lib/dataset/coco.py``):
   (``pixel_std``) after padding w or h to the input aspect ratio, then ×1.25;
 * one affine maps the rotated, scaled box onto the input crop (three-point construction);
   the same construction with ``inv=True`` maps heatmap or crop coordinates back to the image;
-* a horizontal flip maps ``x → width − 1 − x`` and swaps the left/right joints.
+* a horizontal flip maps ``x → width − 1 − x`` and swaps the left/right joints. The box centre
+  lands on crop pixel ``w/2`` (not ``(w − 1)/2``), so the crop of a flipped image is the mirrored
+  crop moved one pixel right; this is why the reference's flip test shifts heatmaps by one pixel
+  (:func:`~infantpose.pose2d.heatmaps.flip_test_average`). Kept for compatibility with
+  published checkpoints.
 
 Warps use ``cv2.warpAffine`` (bilinear, constant 0 border) when OpenCV is importable and a
 numpy bilinear sampler with the same convention otherwise.

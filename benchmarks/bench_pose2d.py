@@ -1,0 +1,210 @@
+"""Speed of the FiDIP 2D pose pipeline: data overhead of a training step, inference images/s.
+
+(a) A full training step (JPEG decode + augmentation + affine warp + targets + collation +
+    forward + backward + Adam step, through the same ``fit`` batching as training) against the
+    same step on tensors preloaded once, alternated in one run; overhead = full / preloaded − 1.
+    Model: the CPU profile (``cpu_config``: ResNet-18, 96×128 input, 128-channel deconvolutions,
+    paper-frozen blocks).
+(b) Inference images/s on CPU at 256×192 (w×h 192×256) for ResNet-18 and ResNet-50 with the
+    paper's head (3 × 256-channel deconvolutions), batch 16.
+(c) On a GPU (when torch sees one): ResNet-50 at 384×288 with channels-last + bf16 autocast,
+    inference and training images/s; null otherwise.
+
+Data: random 384×288 JPEGs with 17 keypoints each, written to a temp dir (the size of the
+embedded rendered sets). Prints one JSON line. Target (issue 5): overhead ≤ 15 % on CPU.
+
+Run: .venv/bin/python benchmarks/bench_pose2d.py [--threads 2] [--workers 0] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from infantpose.data.coco import annotation_record, image_record, make_coco
+from infantpose.pose2d import PoseResNet, cpu_config, preload
+from infantpose.pose2d.train import (
+    _batches,
+    freeze_modules,
+    set_train_mode,
+    train_dataset,
+    train_step,
+)
+
+
+def write_images(root: Path, count: int, size=(384, 288), seed: int = 0):
+    rng = np.random.default_rng(seed)
+    images, annotations = [], []
+    for i in range(1, count + 1):
+        pixels = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+        pixels = cv2.GaussianBlur(pixels, (9, 9), 3)  # photo-like JPEG size, not pure noise
+        joints = np.zeros((17, 3))
+        joints[:, 0] = rng.uniform(80, size[0] - 80, 17)
+        joints[:, 1] = rng.uniform(40, size[1] - 40, 17)
+        joints[:, 2] = 2
+        cv2.imwrite(str(root / f"train{i:05d}.jpg"), pixels, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        images.append(image_record(i, f"train{i:05d}.jpg", *size, is_synthetic=i % 2 == 0))
+        annotations.append(annotation_record(i, i, joints, image_size=size))
+    return make_coco(images, annotations, image_root=root)
+
+
+def time_steps(model, batches, optimizer, config, frozen) -> float:
+    """Seconds per step, the data iteration included."""
+    set_train_mode(model, frozen)
+    tic = time.perf_counter()
+    steps = 0
+    for batch in batches:
+        train_step(model, batch, optimizer, config)
+        steps += 1
+    return (time.perf_counter() - tic) / steps
+
+
+def inference_rate(depth: int, device: torch.device, size, batch: int, repeats: int, fast: bool):
+    torch.manual_seed(0)
+    model = (
+        PoseResNet(cpu_config(model={"depth": depth, "input_size": size}).model).to(device).eval()
+    )
+    x = torch.randn(batch, 3, size[1], size[0], device=device)
+    if fast:
+        model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    context = torch.autocast(device.type, dtype=torch.bfloat16) if fast else torch.no_grad()
+    with torch.no_grad(), context:
+        model(x)  # warm-up
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        tic = time.perf_counter()
+        for _ in range(repeats):
+            model(x)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+    return batch * repeats / (time.perf_counter() - tic)
+
+
+def gpu_figures() -> dict | None:
+    if not torch.cuda.is_available():
+        return None
+    device = torch.device("cuda")
+    torch.backends.cudnn.benchmark = True
+    out = {"device": torch.cuda.get_device_name(0)}
+    out["infer_r50_384x288_bf16_cl_img_s"] = round(
+        inference_rate(50, device, (288, 384), 64, 20, fast=True), 1
+    )
+    out["infer_r50_384x288_fp32_img_s"] = round(
+        inference_rate(50, device, (288, 384), 64, 20, fast=False), 1
+    )
+    config = cpu_config(
+        model={"depth": 50, "input_size": (288, 384)},
+        device="cuda",
+        precision="bf16",
+        channels_last=True,
+        domain_adaptation=False,
+    )
+    model = PoseResNet(config.model).to(device).to(memory_format=torch.channels_last)
+    freeze_modules(model, config.frozen)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], 1e-3)
+    batch = {
+        "image": torch.randn(64, 3, 384, 288, device=device),
+        "target": torch.rand(64, 17, 96, 72, device=device),
+        "target_weight": torch.ones(64, 17, 1, device=device),
+    }
+    for _ in range(2):
+        train_step(model, batch, optimizer, config)
+    torch.cuda.synchronize()
+    tic = time.perf_counter()
+    for _ in range(10):
+        train_step(model, batch, optimizer, config)
+    torch.cuda.synchronize()
+    out["train_r50_384x288_bf16_cl_img_s"] = round(640 / (time.perf_counter() - tic), 1)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader workers")
+    parser.add_argument("--images", type=int, default=96)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="alternations full/preloaded")
+    parser.add_argument("--steps", type=int, default=3, help="steps per round")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        coco = write_images(Path(tmp), args.images)
+        config = cpu_config(
+            batch_size=args.batch,
+            num_workers=args.workers,
+            max_steps_per_epoch=args.steps,
+            domain_adaptation=False,
+            cache_images=False,  # decode every time: the honest worst case
+            log=False,
+        )
+        torch.manual_seed(0)
+        model = PoseResNet(config.model)
+        freeze_modules(model, config.frozen)
+        optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], 1e-3)
+        data = train_dataset(coco, config)
+        tic = time.perf_counter()
+        tensors = preload(data)
+        preload_s = time.perf_counter() - tic
+        # warm-up both paths (allocators, oneDNN kernels)
+        time_steps(
+            model, _batches(tensors, config, 0, args.batch), optimizer, config, config.frozen
+        )
+        full, pre = [], []
+        for r in range(args.rounds):
+            full.append(
+                time_steps(
+                    model,
+                    _batches(data, config, r + 1, args.batch),
+                    optimizer,
+                    config,
+                    config.frozen,
+                )
+            )
+            pre.append(
+                time_steps(
+                    model,
+                    _batches(tensors, config, r + 1, args.batch),
+                    optimizer,
+                    config,
+                    config.frozen,
+                )
+            )
+        per_sample_ms = preload_s / len(data) * 1000
+    full_s, pre_s = statistics.median(full), statistics.median(pre)
+
+    cpu = torch.device("cpu")
+    result = {
+        "benchmark": "pose2d",
+        "threads": args.threads,
+        "workers": args.workers,
+        "train_step": {
+            "model": "cpu_config: resnet18, 96x128, deconv 128x3, conv1..layer2 frozen",
+            "batch": args.batch,
+            "full_s": round(full_s, 4),
+            "preloaded_s": round(pre_s, 4),
+            "overhead": round(full_s / pre_s - 1, 4),
+            "target_overhead": 0.15,
+            "sample_ms": round(per_sample_ms, 2),
+        },
+        "cpu_inference_256x192_img_s": {
+            "resnet18": round(inference_rate(18, cpu, (192, 256), 16, 3, fast=False), 1),
+            "resnet50": round(inference_rate(50, cpu, (192, 256), 16, 3, fast=False), 1),
+        },
+        "gpu": gpu_figures(),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

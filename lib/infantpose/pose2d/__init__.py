@@ -1,0 +1,97 @@
+"""2D pose estimation as FiDIP: Pose-ResNet, heatmaps, domain confusion, training, evaluation.
+
+Modules, one job each:
+
+* :mod:`.model` Pose-ResNet; :mod:`.transforms` boxes, affine crops, augmentation, flips;
+* :mod:`.heatmaps` targets, decoding, flip test; :mod:`.loss` JointsMSE;
+* :mod:`.domain` gradient reversal and the domain classifier;
+* :mod:`.dataset` COCO annotations → training samples;
+* :mod:`.config` ``TrainConfig``; :mod:`.train` adult model, stages I/II, fine-tuning, resume;
+  :mod:`.prestage` classifier pre-training;
+* :mod:`.evaluate` predictions and COCO AP; :mod:`.checkpoints` our checkpoints and published
+  Microsoft/mmpose weights; :mod:`.experiment` one table row, end to end.
+"""
+
+from __future__ import annotations
+
+from .checkpoints import (
+    CheckpointMismatchError,
+    load_checkpoint,
+    load_model,
+    load_published,
+    save_checkpoint,
+)
+from .config import PAPER_FROZEN, TrainConfig, cpu_config
+from .dataset import BalancedBatchSampler, ImageDecodeError, PoseDataset, TensorSamples, preload
+from .domain import DomainClassifier, GradientReversal, domain_loss, grad_reverse
+from .evaluate import Evaluation, Predictions, evaluate, predict
+from .experiment import (
+    TABLE_ROWS,
+    ExperimentSpec,
+    FidipData,
+    cached_adult_model,
+    run_experiment,
+    split_validation,
+)
+from .heatmaps import (
+    decode_heatmaps,
+    final_predictions,
+    flip_back,
+    flip_test_average,
+    gaussian_targets,
+)
+from .loss import JointsMSELoss, joints_mse
+from .model import PoseResNet, PoseResNetConfig, build_pose_resnet
+from .prestage import pretrain_classifier
+from .train import FitResult, fit, freeze_modules, set_train_mode, train_adult_model
+from .transforms import AugmentConfig, box_to_center_scale, get_affine_transform, transform_preds
+
+__all__ = [
+    "PAPER_FROZEN",
+    "TABLE_ROWS",
+    "AugmentConfig",
+    "BalancedBatchSampler",
+    "CheckpointMismatchError",
+    "DomainClassifier",
+    "Evaluation",
+    "ExperimentSpec",
+    "FidipData",
+    "FitResult",
+    "GradientReversal",
+    "ImageDecodeError",
+    "JointsMSELoss",
+    "PoseDataset",
+    "PoseResNet",
+    "PoseResNetConfig",
+    "Predictions",
+    "TensorSamples",
+    "TrainConfig",
+    "box_to_center_scale",
+    "build_pose_resnet",
+    "cached_adult_model",
+    "cpu_config",
+    "decode_heatmaps",
+    "domain_loss",
+    "evaluate",
+    "final_predictions",
+    "fit",
+    "flip_back",
+    "flip_test_average",
+    "freeze_modules",
+    "gaussian_targets",
+    "get_affine_transform",
+    "grad_reverse",
+    "joints_mse",
+    "load_checkpoint",
+    "load_model",
+    "load_published",
+    "predict",
+    "preload",
+    "pretrain_classifier",
+    "run_experiment",
+    "save_checkpoint",
+    "set_train_mode",
+    "split_validation",
+    "train_adult_model",
+    "transform_preds",
+]

@@ -1,0 +1,244 @@
+"""One row of FiDIP's Tables 1–2, trained and evaluated: the entry point of chapter 03.
+
+:func:`run_experiment` takes an :class:`ExperimentSpec` (which training data, with or without
+domain adaptation and pre-stage, which blocks frozen), the data sets (:class:`FidipData`), a seed
+and a :class:`~infantpose.pose2d.train.TrainConfig`; it starts from the adult model, trains,
+selects the epoch with the best AP on a **validation split carved from the real training
+images** (:func:`split_validation`; never the test split) and reports COCO AP on the test split.
+
+:data:`TABLE_ROWS` names the rows of the paper's tables (Table 1: adult-only, fine-tuned, FiDIP;
+Table 2: real/synthetic/both, with/without DA, with/without pre-stage, layer3+4 vs layer4).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..data.coco import CocoKeypoints
+from .config import PAPER_FROZEN, TrainConfig, cpu_config
+from .evaluate import evaluate
+from .model import PoseResNet
+from .prestage import pretrain_classifier
+from .runtime import seed_everything
+from .train import fit, train_adult_model
+
+__all__ = [
+    "TABLE_ROWS",
+    "ExperimentSpec",
+    "FidipData",
+    "cached_adult_model",
+    "run_experiment",
+    "split_validation",
+]
+
+_TRAIN_DATA = ("none", "real", "synthetic", "real+synthetic")
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """A table row: ``train_data`` in ``none | real | synthetic | real+synthetic``."""
+
+    name: str
+    train_data: str = "real+synthetic"
+    domain_adaptation: bool = False
+    pre_stage: bool = False
+    frozen: tuple[str, ...] = PAPER_FROZEN
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.train_data not in _TRAIN_DATA:
+            raise ValueError(f"train_data={self.train_data!r}: one of {_TRAIN_DATA}")
+        if self.domain_adaptation and self.train_data != "real+synthetic":
+            raise ValueError(f"{self.name}: domain adaptation needs train_data='real+synthetic'")
+        if self.pre_stage and not self.domain_adaptation:
+            raise ValueError(
+                f"{self.name}: the pre-stage trains the domain classifier; it needs domain_adaptation"
+            )
+
+
+_LAYER4_ONLY = (*PAPER_FROZEN, "layer3")
+
+#: The rows of the paper's Table 1 (first three) and Table 2 analogues.
+TABLE_ROWS: dict[str, ExperimentSpec] = {
+    spec.name: spec
+    for spec in (
+        ExperimentSpec("adult-only", "none", description="the adult model, no infant training"),
+        ExperimentSpec(
+            "fine-tuned", "real+synthetic", description="fine-tuned on real+synthetic, no DA"
+        ),
+        ExperimentSpec(
+            "FiDIP",
+            "real+synthetic",
+            True,
+            True,
+            description="DA with pre-stage (the paper's method)",
+        ),
+        ExperimentSpec("real only", "real", description="fine-tuned on the real infants only"),
+        ExperimentSpec(
+            "synthetic only", "synthetic", description="fine-tuned on the synthetic infants only"
+        ),
+        ExperimentSpec(
+            "DA, no pre-stage",
+            "real+synthetic",
+            True,
+            False,
+            description="DA, classifier starts untrained",
+        ),
+        ExperimentSpec(
+            "FiDIP, layer4 only",
+            "real+synthetic",
+            True,
+            True,
+            _LAYER4_ONLY,
+            "DA with layer3 frozen too",
+        ),
+        ExperimentSpec(
+            "fine-tuned, layer4 only",
+            "real+synthetic",
+            False,
+            False,
+            _LAYER4_ONLY,
+            "no DA, layer3 frozen too",
+        ),
+    )
+}
+
+
+@dataclass
+class FidipData:
+    """The four sets of the FiDIP pipeline. ``train``: infant real + synthetic (``is_synthetic``
+    on every image); ``test``: real infants; adults for the starting model and the pre-stage."""
+
+    train: CocoKeypoints
+    test: CocoKeypoints
+    adult_synthetic: CocoKeypoints
+    adult_real: CocoKeypoints
+    validation_fraction: float = 0.2
+
+
+def split_validation(
+    train: CocoKeypoints, fraction: float, seed: int
+) -> tuple[CocoKeypoints, CocoKeypoints]:
+    """``(train without validation, validation)``: ``fraction`` of the *real* training images
+    (the test domain; at least one), drawn with ``seed``. Synthetic images all stay in train."""
+    real = [im["id"] for im in train.images if train.is_synthetic(im) is not True]
+    if len(real) < 2:
+        raise ValueError(
+            f"{train.source}: need ≥ 2 real training images to carve a validation split"
+        )
+    count = min(len(real) - 1, max(1, round(fraction * len(real))))
+    rng = np.random.default_rng([seed, 1234])
+    val_ids = set(rng.choice(real, count, replace=False).tolist())
+    rest = [i for i in train.image_ids if i not in val_ids]
+    return train.subset(rest), train.subset(sorted(val_ids))
+
+
+def _select(train: CocoKeypoints, which: str) -> CocoKeypoints:
+    if which == "real":
+        return train.filter(is_synthetic=False)
+    if which == "synthetic":
+        return train.filter(is_synthetic=True)
+    return train
+
+
+def run_experiment(
+    spec: ExperimentSpec | str,
+    data: FidipData,
+    seed: int,
+    config: TrainConfig | None = None,
+    *,
+    adult_model: PoseResNet | dict[str, torch.Tensor] | None = None,
+    checkpoint_dir: str | None = None,
+    features: bool = True,
+) -> dict[str, Any]:
+    """Train one table row with ``seed`` and evaluate it on ``data.test``.
+
+    ``adult_model`` (a model or its state dict) is the starting point; when None it is trained
+    here on ``data.adult_synthetic`` with ``config`` (all layers) — pass it to share it between
+    rows. Returns ``ap``/``ap50``/``ap75`` (test, fractions), ``val_ap``, ``best_epoch``,
+    ``history``, ``pre_history``, ``model``, ``evaluation`` (predictions with pooled features),
+    ``config``, ``spec``, ``seconds``.
+    """
+    tic = time.perf_counter()
+    spec = TABLE_ROWS[spec] if isinstance(spec, str) else spec
+    config = (config or cpu_config()).replace(
+        seed=seed, frozen=spec.frozen, domain_adaptation=spec.domain_adaptation
+    )
+    train, val = split_validation(data.train, data.validation_fraction, seed)
+    if adult_model is None:
+        adult_model, _ = train_adult_model(data.adult_synthetic, config)
+    state = adult_model.state_dict() if isinstance(adult_model, torch.nn.Module) else adult_model
+    seed_everything(seed)
+    model = PoseResNet(config.model)
+    model.load_state_dict(state)
+    history: list[dict[str, float]] = []
+    pre_history: list[dict[str, float]] = []
+    best_epoch, val_ap = -1, float("nan")
+    if spec.train_data != "none":
+        classifier = None
+        if spec.pre_stage:
+            classifier, pre_history = pretrain_classifier(
+                model, data.adult_real, data.adult_synthetic, config
+            )
+        result = fit(
+            model,
+            _select(train, spec.train_data),
+            config,
+            val_set=val,
+            classifier=classifier,
+            checkpoint_dir=checkpoint_dir,
+        )
+        history, best_epoch, val_ap = result.history, result.best_epoch, result.best_ap
+    else:
+        val_ap = evaluate(model, val, flip_test=config.flip_test, device=config.device).ap.ap
+    test = evaluate(
+        model, data.test, flip_test=config.flip_test, features=features, device=config.device
+    )
+    return {
+        "name": spec.name,
+        "seed": seed,
+        "ap": test.ap.ap,
+        "ap50": test.ap.ap50,
+        "ap75": test.ap.ap75,
+        "val_ap": val_ap,
+        "best_epoch": best_epoch,
+        "history": history,
+        "pre_history": pre_history,
+        "model": model,
+        "evaluation": test,
+        "config": config.to_dict(),
+        "spec": asdict(spec),
+        "seconds": time.perf_counter() - tic,
+    }
+
+
+def cached_adult_model(
+    adult: CocoKeypoints,
+    config: TrainConfig,
+    root: str | os.PathLike,
+    *,
+    val_set: CocoKeypoints | None = None,
+) -> tuple[PoseResNet, Any]:
+    """:func:`train_adult_model` with its checkpoints in ``root/<fingerprint>``: trained once per
+    configuration and data, resumed after an interruption, loaded on later runs.
+
+    The fingerprint hashes the training configuration and the image and annotation records
+    of ``adult`` and ``val_set``, so any change trains a new model in a new folder.
+    """
+    import hashlib
+    import json
+
+    records = [config.to_dict()] + [
+        None if s is None else {"images": s.images, "annotations": s.annotations}
+        for s in (adult, val_set)
+    ]
+    digest = hashlib.sha256(json.dumps(records, sort_keys=True, default=str).encode())
+    folder = Path(root) / f"adult_{config.model.depth}_{digest.hexdigest()[:12]}"
+    return train_adult_model(adult, config, val_set=val_set, checkpoint_dir=folder)

@@ -1,0 +1,411 @@
+"""Training as FiDIP: the adult starting model, the pre-stage, stages I/II, plain fine-tuning.
+
+What runs (anchors §1.3, with the reference's bugs not repeated):
+
+* **Adult starting model** (:func:`train_adult_model`): all layers trained on the adult
+  synthetic set. It stands in for COCO pretraining, since no weights can be downloaded; with
+  real weights use :func:`~infantpose.pose2d.checkpoints.load_published` instead.
+* **Pre-stage** (:func:`~infantpose.pose2d.prestage.pretrain_classifier`): only the domain classifier learns, on adult real
+  (0) vs adult synthetic (1) crops; the pose net runs in eval mode under ``no_grad`` — the
+  reference ran it in train mode, so its BN statistics drifted on adult images.
+* **Stages I and II** (:func:`fit` with ``domain_adaptation=True``), alternated every batch:
+  one forward; stage I updates the classifier on *detached* features; stage II updates the pose
+  net with JointsMSE + BCE through a :class:`~infantpose.pose2d.domain.GradientReversal`
+  (λ = ``grl_lambda``) while the classifier's parameters are excluded from autograd, so no
+  gradient leaks into it (the reference leaked −λ·∂BCE/∂θ_D into the next classifier step).
+* **Plain fine-tuning** (``domain_adaptation=False``): the ablation without the classifier.
+* **Freezing by module name** (``frozen``, default ``conv1, bn1, layer1, layer2`` = the paper's
+  Res1–Res3): ``requires_grad=False`` and those modules stay in eval mode, so their BatchNorm
+  statistics do not move (the reference froze by parameter index and let BN drift). Adding
+  ``layer3`` gives the "update layer4 only" ablation.
+* Adam (lr 1e-3, no weight decay) for both networks, constant learning rate — the reference's
+  scheduler never stepped the pose optimizer.
+* **Model selection** on a validation set (never the test split): the best validation-AP
+  epoch is returned; without a validation set, the last epoch.
+* **Checkpoints** (``checkpoint_dir/last.pt`` after every epoch, ``best.pt``): model,
+  classifier, optimizers, epoch, history and RNG states, with the config. Batches are shuffled
+  with a generator seeded by (seed, epoch) and augmentations are drawn per (seed, epoch,
+  sample), so a resumed run gives exactly the result of an uninterrupted one on CPU (an epoch
+  cut short is redone).
+
+The configuration (:class:`~infantpose.pose2d.config.TrainConfig`, paper defaults, and
+:func:`~infantpose.pose2d.config.cpu_config`) lives in :mod:`.config`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import ConcatDataset, DataLoader, Dataset
+
+from ..data.coco import CocoKeypoints
+from .checkpoints import load_checkpoint, save_checkpoint
+from .config import PAPER_FROZEN, TrainConfig, cpu_config
+from .dataset import BalancedBatchSampler, PoseDataset, TensorSamples, preload
+from .domain import DomainClassifier, domain_loss, grad_reverse
+from .evaluate import eval_dataset, evaluate
+from .loss import joints_mse
+from .model import PoseResNet
+from .runtime import autocast_context, resolve_device, seed_everything
+
+__all__ = [
+    "PAPER_FROZEN",
+    "FitResult",
+    "TrainConfig",
+    "build_classifier",
+    "cpu_config",
+    "fit",
+    "freeze_modules",
+    "set_train_mode",
+    "train_adult_model",
+    "train_dataset",
+    "train_step",
+]
+
+# Settings that may differ between an interrupted run and its resumption.
+_RESUMABLE_CHANGES = {"epochs", "log", "num_workers", "device"}
+
+
+@dataclass
+class FitResult:
+    """``history``: one dict per epoch; ``best_epoch``/``best_ap``: the selected epoch (val AP,
+    NaN without validation); the model passed to :func:`fit` holds the selected weights."""
+
+    history: list[dict[str, float]]
+    best_epoch: int
+    best_ap: float
+    classifier: DomainClassifier | None = None
+
+
+def freeze_modules(model: torch.nn.Module, names: tuple[str, ...] | list[str]) -> None:
+    """``requires_grad=False`` on every parameter of the named child modules."""
+    for name in names:
+        module = getattr(model, name, None)
+        if not isinstance(module, torch.nn.Module):
+            children = [n for n, _ in model.named_children()]
+            raise ValueError(f"cannot freeze {name!r}: the model's modules are {children}")
+        for p in module.parameters():
+            p.requires_grad_(False)
+
+
+def set_train_mode(model: torch.nn.Module, frozen: tuple[str, ...] | list[str]) -> None:
+    """Train mode, except the frozen modules, which stay in eval mode (fixed BN statistics)."""
+    model.train()
+    for name in frozen:
+        getattr(model, name).eval()
+
+
+def build_classifier(model: PoseResNet, config: TrainConfig) -> DomainClassifier:
+    return DomainClassifier(model.config.feature_channels, config.classifier_hidden)
+
+
+def train_dataset(coco: CocoKeypoints, config: TrainConfig, **kwargs: Any) -> PoseDataset:
+    """The augmented training set of ``coco`` for ``config``."""
+    return PoseDataset(
+        coco,
+        input_size=config.model.input_size,
+        heatmap_size=config.model.heatmap_size,
+        sigma=config.heatmap_sigma,
+        unbiased=config.unbiased_targets,
+        augment=config.augment,
+        channel_order=config.model.channel_order,
+        seed=config.seed,
+        cache_images=config.cache_images,
+        **kwargs,
+    )
+
+
+def _batches(
+    data: Dataset, config: TrainConfig, epoch: int, batch_size: int, *, balanced: bool = False
+):
+    """Batches of ``epoch``: shuffled by (seed, epoch); a trailing single sample is dropped
+    (BatchNorm cannot train on one)."""
+    for d in getattr(data, "datasets", [data]):
+        if hasattr(d, "set_epoch"):
+            d.set_epoch(epoch)
+    if balanced:
+        sampler = BalancedBatchSampler(
+            _domains(data), batch_size, seed=config.seed, drop_last=False
+        )
+        sampler.set_epoch(epoch)
+        order = list(sampler)
+    else:
+        g = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+        perm = torch.randperm(len(data), generator=g).tolist()
+        order = [perm[i : i + batch_size] for i in range(0, len(perm), batch_size)]
+    order = [b for b in order if len(b) > 1]
+    if config.max_steps_per_epoch is not None:
+        order = order[: config.max_steps_per_epoch]
+    if isinstance(data, TensorSamples):
+        for b in order:
+            yield data.batch(b)
+        return
+    loader = DataLoader(
+        data,
+        batch_sampler=order,
+        num_workers=config.num_workers,
+        persistent_workers=False,
+    )
+    yield from loader
+
+
+def _domains(data: Dataset) -> np.ndarray:
+    if isinstance(data, ConcatDataset):
+        return np.concatenate([_domains(d) for d in data.datasets])
+    return np.asarray(data.domains)
+
+
+def train_step(
+    model: PoseResNet,
+    batch: dict[str, torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+    *,
+    classifier: DomainClassifier | None = None,
+    classifier_optimizer: torch.optim.Optimizer | None = None,
+    scaler: torch.amp.GradScaler | None = None,
+) -> dict[str, float]:
+    """One batch: the pose step, preceded by the classifier step when ``classifier`` is given."""
+    device = next(model.parameters()).device
+    x = batch["image"].to(device, non_blocking=True)
+    if config.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    target = batch["target"].to(device, non_blocking=True)
+    weight = batch["target_weight"].to(device, non_blocking=True)
+    scaler = scaler or torch.amp.GradScaler(device.type, enabled=False)
+    out: dict[str, float] = {}
+    with autocast_context(device, config.precision):
+        heatmaps, features = model(x, return_features=True)
+    if classifier is not None:
+        domain = batch["domain"].to(device, non_blocking=True)
+        # Stage I: the classifier learns on detached features.
+        classifier_optimizer.zero_grad(set_to_none=True)
+        with autocast_context(device, config.precision):
+            logits = classifier(features.detach())
+            loss_d = domain_loss(logits, domain)
+        scaler.scale(loss_d).backward()
+        scaler.step(classifier_optimizer)
+        out["loss_domain"] = float(loss_d.detach())
+        out["domain_acc"] = float(((logits.detach() > 0).float() == domain).float().mean())
+    # Stage II: pose loss plus the reversed domain loss; the classifier's weights are
+    # excluded from autograd so nothing accumulates in their .grad.
+    with autocast_context(device, config.precision):
+        loss = joints_mse(heatmaps, target, weight)
+        out["loss_pose"] = float(loss.detach())
+        if classifier is not None:
+            for p in classifier.parameters():
+                p.requires_grad_(False)
+            try:
+                reversed_logits = classifier(grad_reverse(features, config.grl_lambda))
+            finally:
+                for p in classifier.parameters():
+                    p.requires_grad_(True)
+            loss = loss + domain_loss(reversed_logits, domain)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return out
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _check_resumable(saved: dict[str, Any], config: TrainConfig, path: Path) -> None:
+    now = config.to_dict()
+    diff = sorted(k for k in now if k not in _RESUMABLE_CHANGES and saved.get(k) != now[k])
+    if diff:
+        raise ValueError(
+            f"{path} was written with a different config ({', '.join(diff)} differ); resume with "
+            "the same config, use another checkpoint_dir, or pass resume=False to start over"
+        )
+
+
+def _adam(params, lr: float, weight_decay: float) -> torch.optim.Adam:
+    return torch.optim.Adam(
+        [p for p in params if p.requires_grad], lr=lr, weight_decay=weight_decay
+    )
+
+
+def fit(
+    model: PoseResNet,
+    train_set: CocoKeypoints | PoseDataset | TensorSamples,
+    config: TrainConfig,
+    *,
+    val_set: CocoKeypoints | None = None,
+    classifier: DomainClassifier | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = True,
+    on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+) -> FitResult:
+    """Train ``model`` on ``train_set`` (stages I/II when ``config.domain_adaptation``).
+
+    ``classifier`` is the (pre-trained) domain classifier; a fresh one is built when domain
+    adaptation is on and none is given. After the call ``model`` holds the epoch with the best
+    validation AP (or the last epoch without ``val_set``). ``on_epoch_end(epoch, record)`` may
+    raise to stop the run (the checkpoint of that epoch is already written).
+    """
+    device = resolve_device(config.device)
+    model.to(device)
+    if config.channels_last:
+        model.to(memory_format=torch.channels_last)
+    for p in model.parameters():  # a model frozen differently before starts from a clean slate
+        p.requires_grad_(True)
+    freeze_modules(model, config.frozen)
+    data = train_dataset(train_set, config) if isinstance(train_set, CocoKeypoints) else train_set
+    if config.domain_adaptation:
+        domains = _domains(data)
+        if (domains < 0).any():
+            raise ValueError(
+                f"domain adaptation needs is_synthetic on every image; {(domains < 0).sum()} "
+                "samples have none. Set the field in the annotation file or domain_adaptation=False"
+            )
+        classifier = classifier or build_classifier(model, config)
+        classifier.to(device)
+    else:
+        classifier = None
+    optimizer = _adam(model.parameters(), config.lr, config.weight_decay)
+    classifier_optimizer = (
+        _adam(classifier.parameters(), config.classifier_lr, config.weight_decay)
+        if classifier is not None
+        else None
+    )
+    scaler = torch.amp.GradScaler(
+        device.type, enabled=config.precision == "fp16" and device.type == "cuda"
+    )
+    val_data = eval_dataset(model, val_set, cache_images=True) if val_set is not None else None
+    if val_data is not None:
+        val_data = preload(val_data)  # crops computed once, reused every epoch
+
+    history: list[dict[str, float]] = []
+    best = {"epoch": -1, "ap": -math.inf, "model": None}
+    start_epoch = 0
+    last = Path(checkpoint_dir) / "last.pt" if checkpoint_dir is not None else None
+    if last is not None and resume and last.exists():
+        state = load_checkpoint(last, map_location=device)
+        _check_resumable(state["config"], config, last)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if classifier is not None:
+            classifier.load_state_dict(state["classifier"])
+            classifier_optimizer.load_state_dict(state["classifier_optimizer"])
+        scaler.load_state_dict(state["scaler"])
+        history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
+        _set_rng_state(state["rng"])
+
+    for epoch in range(start_epoch, config.epochs):
+        tic = time.perf_counter()
+        set_train_mode(model, config.frozen)
+        if classifier is not None:
+            classifier.train()
+        sums: dict[str, float] = {}
+        steps = 0
+        for batch in _batches(
+            data, config, epoch, config.batch_size, balanced=config.balanced_batches
+        ):
+            out = train_step(
+                model,
+                batch,
+                optimizer,
+                config,
+                classifier=classifier,
+                classifier_optimizer=classifier_optimizer,
+                scaler=scaler,
+            )
+            for k, v in out.items():
+                sums[k] = sums.get(k, 0.0) + v
+            steps += 1
+        record = {"epoch": epoch, **{k: v / max(steps, 1) for k, v in sums.items()}}
+        if val_data is not None:
+            result = evaluate(
+                model,
+                val_set,
+                val_data,
+                flip_test=config.flip_test,
+                device=device,
+                precision=config.precision,
+                channels_last=config.channels_last,
+            )
+            record["val_ap"] = result.ap.ap
+        record["seconds"] = time.perf_counter() - tic
+        history.append(record)
+        score = record.get("val_ap", float(epoch))
+        score = -1.0 if score != score else score  # NaN AP (nothing matched) ranks lowest
+        if best["model"] is None or score >= best["ap"]:  # ties: the later, longer-trained epoch
+            best = {"epoch": epoch, "ap": score, "model": copy.deepcopy(model.state_dict())}
+        if config.log:
+            print(
+                f"epoch {epoch + 1}/{config.epochs}  "
+                + "  ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch"),
+                flush=True,
+            )
+        if last is not None:
+            payload = {
+                "kind": "pose2d.fit",
+                "config": config.to_dict(),
+                "epoch": epoch,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "classifier": None if classifier is None else classifier.state_dict(),
+                "classifier_optimizer": None
+                if classifier_optimizer is None
+                else classifier_optimizer.state_dict(),
+                "scaler": scaler.state_dict(),
+                "history": history,
+                "best": best,
+                "rng": _rng_state(),
+            }
+            if best["epoch"] == epoch:
+                save_checkpoint(
+                    last.parent / "best.pt",
+                    {
+                        "kind": "pose2d.model",
+                        "config": config.to_dict(),
+                        "epoch": epoch,
+                        "model": best["model"],
+                    },
+                )
+            save_checkpoint(last, payload)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, record)
+    if best["model"] is not None:
+        model.load_state_dict(best["model"])
+    best_ap = best["ap"] if val_data is not None else float("nan")
+    return FitResult(history, int(best["epoch"]), float(best_ap), classifier)
+
+
+def train_adult_model(
+    adult: CocoKeypoints,
+    config: TrainConfig,
+    *,
+    val_set: CocoKeypoints | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = True,
+) -> tuple[PoseResNet, FitResult]:
+    """The adult starting model: a fresh Pose-ResNet (seeded by ``config.seed``) trained with all
+    layers on ``adult`` (no domain adaptation) — the stand-in for COCO pretraining."""
+    config = config.replace(frozen=(), domain_adaptation=False)
+    seed_everything(config.seed)
+    model = PoseResNet(config.model)
+    result = fit(
+        model, adult, config, val_set=val_set, checkpoint_dir=checkpoint_dir, resume=resume
+    )
+    return model, result

@@ -1,0 +1,315 @@
+"""Pose-ResNet data, training and evaluation on tiny COCO sets the tests write."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from infantpose.data.coco import annotation_record, image_record, make_coco
+from infantpose.pose2d import (
+    TABLE_ROWS,
+    BalancedBatchSampler,
+    FidipData,
+    ImageDecodeError,
+    PoseDataset,
+    PoseResNet,
+    TrainConfig,
+    cpu_config,
+    evaluate,
+    fit,
+    load_checkpoint,
+    load_model,
+    predict,
+    preload,
+    pretrain_classifier,
+    run_experiment,
+    split_validation,
+)
+from infantpose.pose2d.domain import domain_loss
+from infantpose.pose2d.train import build_classifier, train_step
+
+SIZE = (96, 80)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One intra-op thread: on a shared 2-core machine, two threads spin against other
+    processes and run these tiny models several times slower."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
+# image width, height
+
+
+def make_pose_set(root: Path, count: int, *, seed: int = 0, synthetic_every: int = 2, name="set"):
+    """``count`` images with a coloured disk on every keypoint, as a COCO set (SyRIP fields)."""
+    rng = np.random.default_rng(seed)
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    images, annotations = [], []
+    for i in range(1, count + 1):
+        pixels = rng.integers(0, 60, (SIZE[1], SIZE[0], 3), dtype=np.uint8)
+        joints = np.zeros((17, 3))
+        joints[:, 0] = rng.uniform(20, SIZE[0] - 20, 17)
+        joints[:, 1] = rng.uniform(15, SIZE[1] - 15, 17)
+        joints[:, 2] = 2
+        for j, (x, y, _) in enumerate(joints):
+            color = tuple(int(c) for c in (40 + 12 * j, 255 - 12 * j, 128))
+            cv2.circle(pixels, (int(x), int(y)), 2, color, -1)
+        cv2.imwrite(str(folder / f"train{i:05d}.jpg"), pixels)
+        images.append(
+            image_record(
+                i,
+                f"train{i:05d}.jpg",
+                *SIZE,
+                is_synthetic=synthetic_every > 0 and i % synthetic_every == 0,
+            )
+        )
+        annotations.append(annotation_record(i, i, joints, image_size=SIZE))
+    return make_coco(images, annotations, image_root=folder, source=str(folder / "ann.json"))
+
+
+def tiny_config(**changes) -> TrainConfig:
+    base = cpu_config(
+        model={"depth": 18, "input_size": (64, 64), "deconv_channels": (32, 32, 32)},
+        classifier_hidden=(32, 16),
+        epochs=2,
+        batch_size=8,
+        pre_epochs=1,
+        pre_batch_size=8,
+        log=False,
+    )
+    return base.replace(**changes)
+
+
+@pytest.fixture(scope="module")
+def pose_set(tmp_path_factory):
+    return make_pose_set(tmp_path_factory.mktemp("pose2d"), 16)
+
+
+# ----------------------------------------------------------------------------- dataset
+
+
+def test_dataset_sample_shapes_and_domain(pose_set):
+    ds = PoseDataset(pose_set, input_size=(64, 64), augment=None)
+    item = ds[1]
+    assert item["image"].shape == (3, 64, 64) and item["target"].shape == (17, 16, 16)
+    assert item["target_weight"].shape == (17, 1) and item["target_weight"].sum() > 10
+    assert item["domain"] == 1.0 and ds[0]["domain"] == 0.0  # image 2 is synthetic
+    assert item["image_id"] == 2
+
+
+def test_dataset_augmentation_is_reproducible_per_epoch(pose_set):
+    from infantpose.pose2d.transforms import AugmentConfig
+
+    ds = PoseDataset(pose_set, input_size=(64, 64), augment=AugmentConfig(), seed=3)
+    a = ds[4]["image"]
+    torch.testing.assert_close(ds[4]["image"], a)
+    ds.set_epoch(1)
+    assert not torch.equal(ds[4]["image"], a)
+
+
+def test_flipped_sample_targets_follow_the_image(pose_set):
+    from infantpose.pose2d.transforms import AugmentConfig
+
+    flip_only = AugmentConfig(scale_factor=0.0, rotation_prob=0.0, flip_prob=1.0)
+    plain = PoseDataset(pose_set, input_size=(64, 64), augment=None)[0]
+    flipped = PoseDataset(pose_set, input_size=(64, 64), augment=flip_only)[0]
+    # The crop centre goes to pixel w/2 (not (w − 1)/2, as the reference), so a flipped crop is
+    # the mirrored crop moved one pixel right — the reason for the flip test's heatmap shift.
+    assert (flipped["image"][..., 1:] - plain["image"].flip(-1)[..., :-1]).abs().mean() < 0.05
+    # left wrist (9) target of the flipped sample = mirrored right wrist (10) target, 1 px right
+    mirrored = plain["target"][10].flip(-1)
+    assert (flipped["target"][9][:, 1:] - mirrored[:, :-1]).abs().max() < 0.5
+
+
+def test_dataset_bad_inputs(tmp_path):
+    coco = make_pose_set(tmp_path, 3, synthetic_every=0)
+    coco.annotations[0]["keypoints"] = [0] * 51
+    coco.annotations[0]["num_keypoints"] = 0
+    ds = PoseDataset(coco, input_size=(64, 64))
+    assert len(ds) == 2 and "no labelled keypoint" in ds.skipped[0]
+    with pytest.raises(ValueError, match=r"annotation id=1 .*train00001.jpg.*on_unlabelled='skip'"):
+        PoseDataset(coco, input_size=(64, 64), on_unlabelled="error")
+    coco.annotations[1]["bbox"] = [500, 500, 10, 10]
+    with pytest.raises(ValueError, match=r"annotation id=2 .*outside the 96×80 image"):
+        PoseDataset(coco, input_size=(64, 64))
+    assert len(PoseDataset(coco, input_size=(64, 64), on_bad_box="skip")) == 1
+    (tmp_path / "set" / "train00003.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(ImageDecodeError, match=r"train00003\.jpg"):
+        PoseDataset(coco, input_size=(64, 64), on_bad_box="skip")[0]
+
+
+def test_balanced_sampler_alternates_domains():
+    sampler = BalancedBatchSampler([0, 0, 0, 0, 0, 1], 4, seed=0)
+    batches = list(sampler)
+    assert len(batches) == len(sampler) == 2
+    domains = np.array([0, 0, 0, 0, 0, 1])
+    assert all(domains[b].tolist() == [0, 1, 0, 1] for b in batches)
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def test_frozen_blocks_keep_bn_statistics_and_weights(pose_set):
+    config = tiny_config(domain_adaptation=False, epochs=1, max_steps_per_epoch=1)
+    torch.manual_seed(0)
+    model = PoseResNet(config.model)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    fit(model, pose_set, config)
+    after = model.state_dict()
+    for name in ("bn1.running_mean", "layer1.0.bn1.running_var", "layer2.1.conv2.weight"):
+        torch.testing.assert_close(after[name], before[name])
+    assert not torch.equal(after["layer3.0.bn1.running_mean"], before["layer3.0.bn1.running_mean"])
+    assert not torch.equal(after["layer4.0.conv1.weight"], before["layer4.0.conv1.weight"])
+
+
+def test_pose_step_leaks_no_gradient_into_classifier(pose_set):
+    config = tiny_config(grl_lambda=1.0)
+    torch.manual_seed(0)
+    model = PoseResNet(config.model)
+    classifier = build_classifier(model, config)
+    batch = preload(PoseDataset(pose_set, input_size=(64, 64))).batch(range(6))
+    # what stage I alone puts into the classifier's .grad: BCE on detached features
+    features = model(batch["image"], return_features=True)[1].detach()
+    expected = torch.autograd.grad(
+        domain_loss(classifier(features), batch["domain"]), list(classifier.parameters())
+    )
+    frozen_classifier = torch.optim.SGD(classifier.parameters(), lr=0.0)  # keeps D fixed
+    out = train_step(
+        model,
+        batch,
+        torch.optim.Adam(model.parameters(), 1e-3),
+        config,
+        classifier=classifier,
+        classifier_optimizer=frozen_classifier,
+    )
+    assert {"loss_pose", "loss_domain", "domain_acc"} <= set(out)
+    # the reference's stage II would add ∂BCE/∂θ_D here (λ = 1 makes any leak obvious)
+    for p, g in zip(classifier.parameters(), expected, strict=True):
+        torch.testing.assert_close(p.grad, g)
+    assert all(p.requires_grad for p in classifier.parameters())
+
+
+def test_pre_stage_changes_only_the_classifier(pose_set):
+    config = tiny_config()
+    torch.manual_seed(0)
+    model = PoseResNet(config.model)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    real, synthetic = pose_set.filter(is_synthetic=False), pose_set.filter(is_synthetic=True)
+    classifier, history = pretrain_classifier(model, real, synthetic, config)
+    assert classifier(torch.randn(3, 512, 2, 2)).shape == (3,)
+    assert len(history) == 1 and 0 <= history[0]["domain_acc"] <= 1
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, before[k])
+
+
+def test_resume_after_interruption_gives_the_same_model(pose_set, tmp_path):
+    config = tiny_config(epochs=2, max_steps_per_epoch=2)
+    val = pose_set.subset(pose_set.image_ids[:4])
+
+    def run(directory, stop_after=None):
+        torch.manual_seed(0)
+        model = PoseResNet(config.model)
+
+        def stop(epoch, record):
+            if stop_after is not None and epoch == stop_after:
+                raise KeyboardInterrupt
+
+        result = fit(
+            model, pose_set, config, val_set=val, checkpoint_dir=directory, on_epoch_end=stop
+        )
+        return model, result
+
+    reference, ref_result = run(tmp_path / "a")
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "b", stop_after=0)
+    assert load_checkpoint(tmp_path / "b" / "last.pt")["epoch"] == 0
+    resumed, result = run(tmp_path / "b")
+    for k, v in reference.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[k], v, rtol=0, atol=0)
+    assert [h["loss_pose"] for h in result.history] == [h["loss_pose"] for h in ref_result.history]
+    best = load_model(tmp_path / "b" / "best.pt")
+    assert best.config.input_size == (64, 64)
+    saved = load_checkpoint(tmp_path / "b" / "best.pt")
+    assert saved["config"]["grl_lambda"] == 5e-4 and saved["config"]["model"]["depth"] == 18
+    with pytest.raises(ValueError, match="lr differ"):
+        fit(
+            PoseResNet(config.model),
+            pose_set,
+            config.replace(lr=0.1),
+            checkpoint_dir=tmp_path / "b",
+        )
+
+
+def test_tiny_end_to_end_row_and_evaluation(tmp_path):
+    coco = make_pose_set(tmp_path, 12, name="train")
+    test = make_pose_set(tmp_path, 4, seed=1, synthetic_every=0, name="test")
+    adults = make_pose_set(tmp_path, 6, seed=2, synthetic_every=1, name="adult_syn")
+    adults_real = make_pose_set(tmp_path, 6, seed=3, synthetic_every=0, name="adult_real")
+    data = FidipData(coco, test, adults, adults_real, validation_fraction=0.34)
+    train, val = split_validation(coco, 0.34, seed=0)
+    assert not set(train.image_ids) & set(val.image_ids)
+    assert all(val.is_synthetic(i) is False for i in val.image_ids)
+    config = tiny_config(epochs=1, max_steps_per_epoch=2, flip_test=True)
+    torch.manual_seed(0)
+    adult = PoseResNet(config.model)
+    row = run_experiment(TABLE_ROWS["FiDIP"], data, seed=0, config=config, adult_model=adult)
+    assert 0.0 <= row["ap"] <= 1.0 and row["best_epoch"] == 0 and len(row["pre_history"]) == 1
+    assert row["evaluation"].predictions.features.shape == (4, 512)
+    results = row["evaluation"].predictions.results()
+    assert len(results) == 4 and len(results[0]["keypoints"]) == 51
+    json.dumps(results)
+    # adult-only: evaluation without training; predictions map back into the image
+    plain = run_experiment(
+        "adult-only", data, seed=0, config=config, adult_model=adult.state_dict()
+    )
+    assert plain["history"] == []
+    keypoints = predict(plain["model"], test).keypoints
+    assert keypoints.shape == (4, 17, 3)
+    assert evaluate(plain["model"], test).ap.ap == pytest.approx(plain["ap"], nan_ok=True)
+
+
+@pytest.mark.parametrize("post", ["quarter", "dark"])
+def test_oracle_heatmaps_score_full_ap(pose_set, post):
+    """Targets decoded and mapped back through the crop geometry reproduce the GT (AP ≈ 1)."""
+    from infantpose.metrics import keypoint_ap
+    from infantpose.pose2d import final_predictions
+    from infantpose.pose2d.evaluate import Predictions
+
+    data = preload(PoseDataset(pose_set, input_size=(64, 64), unbiased=post == "dark"))
+    t = data.tensors
+    preds, maxvals = final_predictions(t["target"], t["center"].numpy(), t["scale"].numpy(), post)
+    keypoints = np.concatenate([preds, maxvals[..., None]], -1)
+    truth = pose_set.keypoints_array()[:, :, :2]
+    error = np.abs(preds - truth)  # image px; one heatmap px ≈ 2.5 image px here
+    assert error.max() < 3.0
+    # quantised targets: up to half a heatmap pixel of rounding; DARK only skips border peaks
+    assert np.median(error) < (0.05 if post == "dark" else 2.0)
+    result = Predictions(t["image_id"].numpy(), keypoints, np.ones(len(preds)), t["domain"].numpy())
+    assert keypoint_ap(pose_set.to_dict(), result.results()).ap > 0.9
+
+
+def test_paper_gpu_flags_do_not_break_on_cpu(pose_set):
+    config = tiny_config(precision="bf16", channels_last=True, epochs=1, max_steps_per_epoch=1)
+    torch.manual_seed(0)
+    model = PoseResNet(config.model)
+    result = fit(model, pose_set, config)
+    assert np.isfinite(result.history[0]["loss_pose"])
+    out = predict(model, pose_set, precision="bf16", channels_last=True, post="dark")
+    assert np.isfinite(out.keypoints).all()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the error is for machines without a GPU")
+def test_cuda_without_gpu_is_a_clear_error(pose_set):
+    config = tiny_config(device="cuda")
+    with pytest.raises(RuntimeError, match=r"no GPU.*device='cpu'"):
+        fit(PoseResNet(config.model), pose_set, config)
