@@ -170,3 +170,17 @@ def test_noisy_keypoints():
     assert 0.05 < 1 - seen.mean() < 0.15
     assert np.nanstd(noisy) == pytest.approx(2.0, rel=0.05)
     assert (clean == 0).all()
+
+
+def test_experiment_reuses_a_given_adult_prior(anny_body):
+    from infantpose import lift3d
+
+    settings = lift3d.ExperimentProfile.smoke(adult_poses=40, test_poses=6, sizes=(8,))
+    data = lift3d.make_datasets(anny_body, settings)
+    rows, models = lift3d.run_lifting_experiment(data, settings, methods=("adult_zero_shot",))
+    given = models["adult_zero_shot/0"]
+    again, reused = lift3d.run_lifting_experiment(
+        data, settings, methods=("adult_zero_shot",), adult_priors={0: given}
+    )
+    assert reused["adult_zero_shot/0"] is given
+    assert again[0]["mpjpe"] == rows[0]["mpjpe"]

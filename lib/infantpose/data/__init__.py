@@ -3,8 +3,8 @@
 - :mod:`.coco`: the COCO keypoint data model (:class:`CocoKeypoints`) and I/O
   (read, write, record builders), SyRIP's extras included
 - :mod:`.coco_checks`: validation with actionable errors (file, record, field, fix)
-- real datasets from a profile's ``paths``: :mod:`.syrip`, :mod:`.coco2017`, :mod:`.minirgbd`,
-  :mod:`.surreal`
+- real datasets from a profile's ``paths``: :mod:`.syrip`, :mod:`.syrip3d` (SyRIP's 3D
+  corrections), :mod:`.coco2017`, :mod:`.minirgbd`, :mod:`.surreal`
 - collection: :mod:`.video` (frames from video, near-duplicates), :mod:`.selection` (diverse
   subsets), :mod:`.colabel` (AI-human co-labeling sessions; the widget is in
   :mod:`infantpose.viz.colabel_widget`)

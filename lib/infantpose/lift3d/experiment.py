@@ -12,7 +12,7 @@ CPU (width 256, a few hundred to a few thousand steps), ``paper()`` ZeDO-i's net
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -126,6 +126,7 @@ def run_lifting_experiment(
     device: Any = "cpu",
     keypoints_2d: np.ndarray | None = None,
     progress: Callable[[dict], None] | None = None,
+    adult_priors: Mapping[int, ScorePrior] | None = None,
 ) -> tuple[list[dict], dict[str, Any]]:
     """Train and evaluate every method × size × seed; returns ``(rows, models)``.
 
@@ -133,6 +134,9 @@ def run_lifting_experiment(
     pa_mpjpe (mm), train/lift seconds. ``keypoints_2d`` replaces the test set's ground-truth
     2D (e.g. noisy or predicted keypoints). ``models`` keeps the last seed's priors by name
     for figures. ``progress`` is called with each row as it is made.
+    ``adult_priors`` (by seed) are adult priors already trained with
+    ``profile.score`` and ``profile.adult_train`` on ``data.adult``; they are used instead of
+    training the same prior again.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -168,7 +172,7 @@ def run_lifting_experiment(
     for seed in profile.seeds:
         adult: ScorePrior | None = None
         if need_adult:
-            adult = train_prior(
+            adult = (adult_priors or {}).get(seed) or train_prior(
                 data.adult.poses_3d, profile.score, profile.adult_train, seed=seed, device=device
             )
             if "adult_zero_shot" in methods:
