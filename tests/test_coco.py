@@ -210,6 +210,18 @@ def test_merge_keeps_every_file_reachable_and_refuses_clashing_ids(syrip_file, t
         CocoKeypoints.merge(real, real)
 
 
+def test_offset_ids_lets_sets_numbered_alike_merge(syrip_file, tmp_path):
+    coco = read_coco(syrip_file, image_root=tmp_path / "real")
+    shifted = coco.offset_ids(100_000)
+    assert shifted.image_ids == [i + 100_000 for i in coco.image_ids]
+    assert coco.image_ids == [1, 2, 10001]  # the original is untouched
+    for before, after in zip(coco.annotations, shifted.annotations, strict=True):
+        assert after["id"] == before["id"] + 100_000
+        assert shifted.image_of(after)["file_name"] == coco.image_of(before)["file_name"]
+    merged = CocoKeypoints.merge(coco, shifted)
+    assert merged.num_images == 2 * coco.num_images
+
+
 # --------------------------------------------------------------------------- round trip
 
 

@@ -244,6 +244,18 @@ class CocoKeypoints:
             image_root=self.image_root,
         )
 
+    def offset_ids(self, offset: int) -> CocoKeypoints:
+        """A copy whose image and annotation ids (and each annotation's ``image_id``) are shifted
+        by ``offset``, so that sets numbered from 1 each can be :meth:`merge`\ d."""
+        shifted = copy.deepcopy(self)
+        for image in shifted.images:
+            image["id"] += offset
+        for annotation in shifted.annotations:
+            annotation["id"] += offset
+            annotation["image_id"] += offset
+        shifted._by_id = {}
+        return shifted
+
     def filter(
         self,
         *,
