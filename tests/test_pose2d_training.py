@@ -19,6 +19,8 @@ from infantpose.pose2d import (
     PoseDataset,
     PoseResNet,
     TrainConfig,
+    adult_fingerprint,
+    cached_adult_model,
     cpu_config,
     evaluate,
     fit,
@@ -248,6 +250,27 @@ def test_resume_after_interruption_gives_the_same_model(pose_set, tmp_path):
             config.replace(lr=0.1),
             checkpoint_dir=tmp_path / "b",
         )
+
+
+def test_cached_adult_model_trains_once_and_extends_with_more_epochs(pose_set, tmp_path):
+    config = tiny_config(epochs=1, max_steps_per_epoch=2)
+    first, result = cached_adult_model(pose_set, config, tmp_path)
+    (folder,) = tmp_path.iterdir()
+    assert folder.name == f"adult_18_{adult_fingerprint(pose_set, config)}"
+    # Settings the adult model never uses do not make a new one; it is loaded, not retrained.
+    again, again_result = cached_adult_model(pose_set, config.replace(grl_lambda=1.0), tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [folder.name]
+    for k, v in first.state_dict().items():
+        torch.testing.assert_close(again.state_dict()[k], v, rtol=0, atol=0)
+    assert again_result.history == result.history
+    # More epochs continue the same run; a different learning rate is another model.
+    _, longer_result = cached_adult_model(pose_set, config.replace(epochs=2), tmp_path)
+    assert [h["epoch"] for h in longer_result.history] == [0, 1]
+    assert longer_result.history[0] == result.history[0]
+    with pytest.raises(ValueError, match="holds 2 epochs, more than the 1 asked for"):
+        cached_adult_model(pose_set, config, tmp_path)
+    cached_adult_model(pose_set, config.replace(lr=1e-4), tmp_path)
+    assert len(list(tmp_path.iterdir())) == 2
 
 
 def test_tiny_end_to_end_row_and_evaluation(tmp_path):

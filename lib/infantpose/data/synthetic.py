@@ -34,6 +34,7 @@ from .coco import CocoKeypoints, read_coco
 
 __all__ = [
     "SourceFits",
+    "adult_set",
     "adults_root",
     "dataset_root",
     "fit_source_poses",
@@ -202,6 +203,40 @@ def make_synthetic_infants(
             first_id=SYRIP_SYNTHETIC_FIRST_ID,
         )
     return writer.splits["train_infant"]
+
+
+def adult_set(
+    preset: str,
+    count: int,
+    seed: int,
+    *,
+    body: Any = None,
+    image_size: tuple[int, int] = (384, 288),
+    progress: bool = False,
+) -> CocoKeypoints:
+    """The adult set of ``preset``/``count``/``seed`` in :func:`adults_root`: made once with
+    :func:`make_adult_set`, then read while its parameters and the engine code are unchanged.
+    ``body`` (default: ``anny``, built only when the set must be made) sets the backend."""
+    backend = "anny" if body is None else body.backend
+    parameters = {"count": count, "preset": preset, "seed": seed, "image_size": image_size,
+                  "backend": backend}  # fmt: skip
+
+    def make(root: Path) -> None:
+        nonlocal body
+        if body is None:
+            from ..body import load_body_model
+
+            body = load_body_model("anny")
+        make_adult_set(body, count, root, preset=preset, seed=seed, image_size=image_size,
+                       progress=progress)  # fmt: skip
+
+    return load_or_make(
+        adults_root(preset, count, seed, backend),
+        "annotations/person_keypoints_train_adult.json",
+        "images/train_adult",
+        parameters,
+        make,
+    )
 
 
 def make_adult_set(

@@ -27,12 +27,13 @@ from .evaluate import evaluate
 from .model import PoseResNet
 from .prestage import pretrain_classifier
 from .runtime import seed_everything
-from .train import fit, train_adult_model
+from .train import _RESUMABLE_CHANGES, fit, train_adult_model
 
 __all__ = [
     "TABLE_ROWS",
     "ExperimentSpec",
     "FidipData",
+    "adult_fingerprint",
     "cached_adult_model",
     "run_experiment",
     "split_validation",
@@ -219,6 +220,31 @@ def run_experiment(
     }
 
 
+#: Fields that do not change how the adult model trains (it never uses the domain classifier,
+#: trains every layer, and may be extended by asking for more epochs): not in its fingerprint.
+_NOT_ADULT_TRAINING = (
+    "epochs", "log", "num_workers", "device", "domain_adaptation", "grl_lambda", "pre_epochs",
+    "pre_batch_size", "classifier_hidden", "classifier_lr", "frozen", "balanced_batches",
+)  # fmt: skip
+
+
+def adult_fingerprint(
+    adult: CocoKeypoints, config: TrainConfig, val_set: CocoKeypoints | None = None
+) -> str:
+    """A hash of what defines the adult model: the training settings that affect it and the
+    image and annotation records of ``adult`` and ``val_set`` (which selects the epoch)."""
+    import hashlib
+    import json
+
+    settings = {k: v for k, v in config.to_dict().items() if k not in _NOT_ADULT_TRAINING}
+    records = [settings] + [
+        None if s is None else {"images": s.images, "annotations": s.annotations}
+        for s in (adult, val_set)
+    ]
+    digest = hashlib.sha256(json.dumps(records, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:12]
+
+
 def cached_adult_model(
     adult: CocoKeypoints,
     config: TrainConfig,
@@ -226,19 +252,14 @@ def cached_adult_model(
     *,
     val_set: CocoKeypoints | None = None,
 ) -> tuple[PoseResNet, Any]:
-    """:func:`train_adult_model` with its checkpoints in ``root/<fingerprint>``: trained once per
-    configuration and data, resumed after an interruption, loaded on later runs.
-
-    The fingerprint hashes the training configuration and the image and annotation records
-    of ``adult`` and ``val_set``, so any change trains a new model in a new folder.
+    """:func:`train_adult_model` with its checkpoints in ``root/adult_<depth>_<fingerprint>``:
+    trained once per configuration and data, resumed after an interruption, loaded on later
+    runs; asking for more ``epochs`` continues the same run (:func:`adult_fingerprint` leaves
+    the epoch count and the settings the adult model does not use out of the hash).
     """
-    import hashlib
-    import json
-
-    records = [config.to_dict()] + [
-        None if s is None else {"images": s.images, "annotations": s.annotations}
-        for s in (adult, val_set)
-    ]
-    digest = hashlib.sha256(json.dumps(records, sort_keys=True, default=str).encode())
-    folder = Path(root) / f"adult_{config.model.depth}_{digest.hexdigest()[:12]}"
+    folder = Path(root) / f"adult_{config.model.depth}_{adult_fingerprint(adult, config, val_set)}"
+    # The unused settings take their defaults, so that the checkpoint resumes whatever they were.
+    defaults = TrainConfig().to_dict()
+    unused = set(_NOT_ADULT_TRAINING) - _RESUMABLE_CHANGES
+    config = config.replace(**{k: defaults[k] for k in unused})
     return train_adult_model(adult, config, val_set=val_set, checkpoint_dir=folder)

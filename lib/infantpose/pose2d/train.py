@@ -309,6 +309,11 @@ def fit(
             classifier_optimizer.load_state_dict(state["classifier_optimizer"])
         scaler.load_state_dict(state["scaler"])
         history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
+        if start_epoch > config.epochs:
+            raise ValueError(
+                f"{last} holds {start_epoch} epochs, more than the {config.epochs} asked for: ask "
+                "for at least as many, use another checkpoint_dir, or pass resume=False"
+            )
         _set_rng_state(state["rng"])
 
     for epoch in range(start_epoch, config.epochs):
