@@ -24,6 +24,7 @@ from infantpose.pose2d import (
     cpu_config,
     evaluate,
     fit,
+    instance_oks,
     load_checkpoint,
     load_model,
     predict,
@@ -317,8 +318,22 @@ def test_oracle_heatmaps_score_full_ap(pose_set, post):
     assert error.max() < 3.0
     # quantised targets: up to half a heatmap pixel of rounding; DARK only skips border peaks
     assert np.median(error) < (0.05 if post == "dark" else 2.0)
-    result = Predictions(t["image_id"].numpy(), keypoints, np.ones(len(preds)), t["domain"].numpy())
+    result = Predictions(
+        t["image_id"].numpy(),
+        keypoints,
+        np.ones(len(preds)),
+        t["domain"].numpy(),
+        annotation_ids=t["annotation_id"].numpy(),
+    )
     assert keypoint_ap(pose_set.to_dict(), result.results()).ap > 0.9
+    # Each prediction is scored against its own annotation: the oracle is near 1, and moving
+    # one prediction 10 px lowers only its own OKS.
+    per_instance = instance_oks(pose_set, result)
+    assert per_instance.shape == (pose_set.num_annotations,) and (per_instance > 0.9).all()
+    result.keypoints[3, :, :2] += 10.0
+    moved = instance_oks(pose_set, result)
+    assert moved[3] < per_instance[3] - 0.2
+    np.testing.assert_allclose(np.delete(moved, 3), np.delete(per_instance, 3))
 
 
 def test_paper_gpu_flags_do_not_break_on_cpu(pose_set):

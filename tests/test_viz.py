@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
+from PIL import Image
 
 from infantpose import keypoints
 from infantpose.keypoints import COCO17, Layout
@@ -402,3 +403,32 @@ def test_pose_distribution_has_one_panel_per_set():
     fig = plot_pose_distribution({"a": pose[None].repeat(3, 0), "b": pose[None]})
     assert len(fig.axes) == 2 and "3 poses" in fig.axes[0].get_title()
     plt.close(fig)
+
+
+def test_plot_prediction_grid_crops_to_the_box_and_frames_failures(tmp_path):
+    from infantpose.data.coco import annotation_record, image_record, make_coco
+    from infantpose.pose2d import Predictions
+    from infantpose.viz import plot_prediction_grid
+
+    images, annotations = [], []
+    for i in (1, 2):
+        Image.fromarray(np.full((400, 300, 3), 40 * i, np.uint8)).save(tmp_path / f"im{i}.png")
+        images.append(image_record(i, f"im{i}.png", 300, 400))
+        joints = np.column_stack([STANDING_XY * 0.5 + 100, np.full(17, 2)])
+        annotations.append(annotation_record(10 + i, i, joints, image_size=(300, 400)))
+    coco = make_coco(images, annotations, image_root=tmp_path)
+    keypoints = np.stack([np.asarray(a["keypoints"], float).reshape(17, 3) for a in annotations])
+    predictions = Predictions(
+        np.array([1, 2]), keypoints, np.ones(2), np.zeros(2), annotation_ids=np.array([11, 12])
+    )
+    fig = plot_prediction_grid(
+        coco, predictions, [1, 0], scores=[0.9, 0.3], failure_below=0.5, title="overlays"
+    )
+    first, second = fig.axes
+    assert first.get_title() == "failure · OKS 0.30" and second.get_title() == "OKS 0.90"
+    assert first.spines["left"].get_visible() and not second.axison
+    w, h = annotations[1]["bbox"][2:]
+    shown = first.images[0].get_array().shape
+    assert shown[0] <= np.ceil(1.3 * h) + 1 and shown[1] <= np.ceil(1.3 * w) + 1
+    with pytest.raises(ValueError, match="at least one row"):
+        plot_prediction_grid(coco, predictions, [])

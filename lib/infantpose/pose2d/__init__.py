@@ -24,7 +24,7 @@ from .checkpoints import (
 from .config import PAPER_FROZEN, TrainConfig, cpu_config
 from .dataset import BalancedBatchSampler, ImageDecodeError, PoseDataset, TensorSamples, preload
 from .domain import DomainClassifier, GradientReversal, domain_loss, grad_reverse
-from .evaluate import Evaluation, Predictions, evaluate, predict
+from .evaluate import Evaluation, Predictions, evaluate, instance_oks, predict
 from .experiment import (
     TABLE_ROWS,
     ExperimentSpec,
@@ -83,6 +83,7 @@ __all__ = [
     "gaussian_targets",
     "get_affine_transform",
     "grad_reverse",
+    "instance_oks",
     "joints_mse",
     "load_checkpoint",
     "load_model",

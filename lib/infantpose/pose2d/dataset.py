@@ -241,6 +241,9 @@ class PoseDataset(Dataset):
             "center": torch.from_numpy(sample["center"].astype(np.float32)),
             "scale": torch.from_numpy(sample["scale"].astype(np.float32)),
             "image_id": int(sample["image"]["id"]),
+            "annotation_id": -1
+            if sample["annotation_id"] is None
+            else int(sample["annotation_id"]),
             "index": index,
         }
 

@@ -5,7 +5,8 @@ heatmaps with the one-pixel shift), decoding with the quarter offset (or DARK), 
 image pixels. A result's score is the mean confidence of joints above ``in_vis_threshold``
 (0.2) times the box score (1 for GT boxes). AP comes from :func:`infantpose.metrics.keypoint_ap`
 (pycocotools). :class:`Predictions` also keeps pooled layer-4 features (for t-SNE) and the
-per-annotation keypoints (for overlays).
+per-annotation keypoints (for overlays); :func:`instance_oks` scores each prediction against its
+own annotation (for picking successes and failures).
 """
 
 from __future__ import annotations
@@ -19,25 +20,27 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..data.coco import CocoKeypoints
 from ..keypoints import COCO17
-from ..metrics import KeypointAP, keypoint_ap
+from ..metrics import KeypointAP, keypoint_ap, oks
 from .dataset import PoseDataset, TensorSamples
 from .heatmaps import final_predictions, flip_test_average
 from .runtime import autocast_context, resolve_device
 
-__all__ = ["Evaluation", "Predictions", "eval_dataset", "evaluate", "predict"]
+__all__ = ["Evaluation", "Predictions", "eval_dataset", "evaluate", "instance_oks", "predict"]
 
 
 @dataclass
 class Predictions:
     """One row per evaluated annotation: keypoints ``(N, K, 3)`` = x, y, confidence in image
     pixels, ``scores`` ``(N,)``, ``image_ids``, ``domains`` (1 synthetic, 0 real, −1 unknown) and
-    ``features`` ``(N, C)`` (pooled layer 4) when requested."""
+    ``features`` ``(N, C)`` (pooled layer 4) when requested; ``annotation_ids`` the annotation
+    each row was predicted for (−1 when the record had no id)."""
 
     image_ids: np.ndarray
     keypoints: np.ndarray
     scores: np.ndarray
     domains: np.ndarray
     features: np.ndarray | None = None
+    annotation_ids: np.ndarray | None = None
 
     def results(self) -> list[dict[str, Any]]:
         """COCO results list (``category_id`` 1) for :func:`infantpose.metrics.keypoint_ap`."""
@@ -104,7 +107,7 @@ def predict(
     device = resolve_device(device or next(model.parameters()).device)
     was_training = model.training
     model.eval()
-    ids, kps, scores, domains, feats = [], [], [], [], []
+    ids, ann_ids, kps, scores, domains, feats = [], [], [], [], [], []
     try:
         for batch in _loader(data, batch_size):
             x = batch["image"].to(device)
@@ -126,6 +129,7 @@ def predict(
                 above.any(1), (maxvals * above).sum(1) / np.maximum(above.sum(1), 1), 0.0
             )
             ids.append(np.asarray(batch["image_id"]))
+            ann_ids.append(np.asarray(batch["annotation_id"]))
             kps.append(kp)
             scores.append(kscore)
             domains.append(batch["domain"].numpy())
@@ -139,7 +143,26 @@ def predict(
         scores=np.concatenate(scores),
         domains=np.concatenate(domains),
         features=np.concatenate(feats) if features else None,
+        annotation_ids=np.concatenate(ann_ids),
     )
+
+
+def instance_oks(coco: CocoKeypoints, predictions: Predictions) -> np.ndarray:
+    """``(N,)`` OKS of each prediction against the annotation it was made for (COCO-17
+    sigmas, the annotation's ``area``; NaN when it has no labelled keypoint)."""
+    if predictions.annotation_ids is None:
+        raise ValueError("these predictions do not record their annotation ids; predict() again")
+    by_id = {a.get("id"): a for a in coco.annotations}
+    missing = [int(i) for i in predictions.annotation_ids if int(i) not in by_id]
+    if missing:
+        raise KeyError(
+            f"{coco.source or 'this set'} has no annotation with id {missing[0]} "
+            f"({len(missing)} predictions unmatched): score predictions against the set they came from"
+        )
+    records = [by_id[int(i)] for i in predictions.annotation_ids]
+    gt = np.array([r["keypoints"] for r in records], dtype=np.float64).reshape(len(records), -1, 3)
+    area = np.array([r["area"] for r in records], dtype=np.float64)
+    return oks(predictions.keypoints, gt, area)
 
 
 def evaluate(

@@ -18,7 +18,13 @@ from .colors import (
     joint_part,
 )
 from .distribution import plot_pose_distribution, torso_aligned
-from .skeleton2d import compare_poses_2d, draw_skeleton_2d, plot_coco_samples, plot_pose_grid
+from .skeleton2d import (
+    compare_poses_2d,
+    draw_skeleton_2d,
+    plot_coco_samples,
+    plot_pose_grid,
+    plot_prediction_grid,
+)
 from .skeleton3d import UP_AXES, add_pose_3d, skeleton_figure_3d
 
 __all__ = [
@@ -40,6 +46,7 @@ __all__ = [
     "plot_coco_samples",
     "plot_pose_distribution",
     "plot_pose_grid",
+    "plot_prediction_grid",
     "skeleton_figure_3d",
     "torso_aligned",
 ]

@@ -303,3 +303,72 @@ def plot_coco_samples(
     if title:
         fig.suptitle(title)
     return fig
+
+
+def plot_prediction_grid(
+    coco,
+    predictions,
+    rows: Sequence[int],
+    *,
+    scores: Sequence[float] | np.ndarray | None = None,
+    failure_below: float | None = None,
+    ncols: int = 4,
+    panel_size: float = 2.4,
+    margin: float = 0.15,
+    title: str | None = None,
+) -> Figure:
+    """Predicted poses over their images, ground truth beside, as FiDIP's Fig. 2.
+
+    ``predictions`` is a :class:`~infantpose.pose2d.Predictions` (its ``annotation_ids`` find
+    the ground truth in ``coco``); ``rows`` picks which of its rows to draw. Each panel is the
+    ground-truth box grown by ``margin`` on every side. With ``scores`` (one per row of
+    ``predictions``, e.g. :func:`~infantpose.pose2d.instance_oks`) the titles show them, and
+    panels scoring below ``failure_below`` get a red frame and a "failure" title.
+    """
+    rows = [int(r) for r in rows]
+    if not rows:
+        raise ValueError("plot_prediction_grid needs at least one row to draw")
+    if predictions.annotation_ids is None:
+        raise ValueError("these predictions do not record their annotation ids; predict() again")
+    by_id = {a.get("id"): a for a in coco.annotations}
+    ncols = max(1, min(ncols, len(rows)))
+    nrows = -(-len(rows) // ncols)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(panel_size * ncols, (panel_size + 0.35) * nrows),
+        squeeze=False,
+        layout="constrained",
+    )
+    for i, ax in enumerate(axes.flat):
+        if i >= len(rows):
+            fig.delaxes(ax)
+            continue
+        row = rows[i]
+        annotation = by_id[int(predictions.annotation_ids[row])]
+        image = coco.load_image(annotation["image_id"])
+        x, y, w, h = annotation["bbox"]
+        x0 = int(max(0, np.floor(x - margin * w)))
+        y0 = int(max(0, np.floor(y - margin * h)))
+        x1 = int(min(image.shape[1], np.ceil(x + (1 + margin) * w)))
+        y1 = int(min(image.shape[0], np.ceil(y + (1 + margin) * h)))
+        gt = np.asarray(annotation["keypoints"], dtype=float).reshape(-1, 3)
+        gt[:, :2] -= (x0, y0)
+        pred = np.asarray(predictions.keypoints[row], dtype=float)[:, :2] - (x0, y0)
+        compare_poses_2d(ax, gt, pred, image=image[y0:y1, x0:x1], legend=i == 0, linewidth=1.4)
+        if scores is not None:
+            score = float(scores[row])
+            failed = failure_below is not None and score < failure_below
+            ax.set_title(
+                f"{'failure · ' if failed else ''}OKS {score:.2f}",
+                fontsize="small",
+                color="#C00000" if failed else "black",
+            )
+            if failed:  # the axes are off; turn them back on for the frame alone
+                ax.set_axis_on()
+                ax.set(xticks=[], yticks=[])
+                for spine in ax.spines.values():
+                    spine.set(visible=True, color="#C00000", linewidth=2.5)
+    if title:
+        fig.suptitle(title)
+    return fig
