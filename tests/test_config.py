@@ -43,7 +43,9 @@ def test_shipped_profiles_load_and_cover_every_chapter(name):
 
 def test_book_budgets_are_the_promised_ones():
     assert load_profile("smoke").book_budget_s <= 10 * 60
-    assert load_profile("default").book_budget_s <= 45 * 60
+    # An hour on 2 CPU cores for a first run, which renders the data and trains chapter 03's
+    # adult model; later runs reuse both from data/.
+    assert load_profile("default").book_budget_s <= 60 * 60
     assert load_profile("paper").device == "cuda"
 
 

@@ -7,6 +7,7 @@ CHAPTERS = (
     "00-measuring-pose",
     "01-data-collection",
     "02-smil-synthesis",
+    "03-fidip-training",
     "05-zedoi-lifting",
 )
 
