@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -34,6 +35,22 @@ def test_chapters_toc_and_sources_agree():
         CHAPTERS
     )
     assert sorted(p.stem for p in (ROOT / "notebooks").glob("*.md")) == sorted(CHAPTERS)
+
+
+def test_every_citation_has_a_bibliography_entry():
+    # A missing key is a Sphinx warning, and the book build fails on warnings: catch it here,
+    # in a second, rather than at the end of the smoke book.
+    bib = (ROOT / "book" / "references.bib").read_text()
+    known = set(re.findall(r"^@\w+\{([^,\s]+),", bib, flags=re.M))
+    pages = [*(ROOT / "notebooks").glob("*.md"), *(ROOT / "book").glob("*.md")]
+    cited = {
+        (page.name, key.strip())
+        for page in pages
+        for keys in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", page.read_text())
+        for key in keys.split(",")
+    }
+    assert cited, "no citations found: the pattern no longer matches the chapters"
+    assert sorted((p, k) for p, k in cited if k not in known) == []
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

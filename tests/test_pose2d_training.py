@@ -288,6 +288,8 @@ def test_tiny_end_to_end_row_and_evaluation(tmp_path):
     adult = PoseResNet(config.model)
     row = run_experiment(TABLE_ROWS["FiDIP"], data, seed=0, config=config, adult_model=adult)
     assert 0.0 <= row["ap"] <= 1.0 and row["best_epoch"] == 0 and len(row["pre_history"]) == 1
+    oks = instance_oks(test, row["evaluation"].predictions)
+    assert row["mean_oks"] == pytest.approx(np.nanmean(oks)) and 0.0 <= row["mean_oks"] <= 1.0
     assert row["evaluation"].predictions.features.shape == (4, 512)
     results = row["evaluation"].predictions.results()
     assert len(results) == 4 and len(results[0]["keypoints"]) == 51

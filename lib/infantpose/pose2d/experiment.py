@@ -23,7 +23,7 @@ import torch
 
 from ..data.coco import CocoKeypoints
 from .config import PAPER_FROZEN, TrainConfig, cpu_config
-from .evaluate import evaluate
+from .evaluate import evaluate, instance_oks
 from .model import PoseResNet
 from .prestage import pretrain_classifier
 from .runtime import seed_everything
@@ -163,7 +163,8 @@ def run_experiment(
 
     ``adult_model`` (a model or its state dict) is the starting point; when None it is trained
     here on ``data.adult_synthetic`` with ``config`` (all layers) — pass it to share it between
-    rows. Returns ``ap``/``ap50``/``ap75`` (test, fractions), ``val_ap``, ``best_epoch``,
+    rows. Returns ``ap``/``ap50``/``ap75`` (test, fractions), ``mean_oks`` (the mean of the
+    per-instance OKS that AP thresholds; it still ranks models whose AP is near zero), ``val_ap``, ``best_epoch``,
     ``history``, ``pre_history``, ``model``, ``evaluation`` (predictions with pooled features),
     ``config``, ``spec``, ``seconds``.
     """
@@ -208,6 +209,7 @@ def run_experiment(
         "ap": test.ap.ap,
         "ap50": test.ap.ap50,
         "ap75": test.ap.ap75,
+        "mean_oks": float(np.nanmean(instance_oks(data.test, test.predictions))),
         "val_ap": val_ap,
         "best_epoch": best_epoch,
         "history": history,
