@@ -42,6 +42,21 @@ class Predictions:
     features: np.ndarray | None = None
     annotation_ids: np.ndarray | None = None
 
+    def annotations_in(self, coco: CocoKeypoints) -> list[dict[str, Any]]:
+        """The annotation record of ``coco`` each row was predicted for, in row order."""
+        if self.annotation_ids is None:
+            raise ValueError(
+                "these predictions do not record their annotation ids; predict() again"
+            )
+        by_id = {a.get("id"): a for a in coco.annotations}
+        missing = [int(i) for i in self.annotation_ids if int(i) not in by_id]
+        if missing:
+            raise KeyError(
+                f"{coco.source or 'this set'} has no annotation with id {missing[0]} "
+                f"({len(missing)} predictions unmatched): score predictions against the set they came from"
+            )
+        return [by_id[int(i)] for i in self.annotation_ids]
+
     def results(self) -> list[dict[str, Any]]:
         """COCO results list (``category_id`` 1) for :func:`infantpose.metrics.keypoint_ap`."""
         return [
@@ -150,16 +165,7 @@ def predict(
 def instance_oks(coco: CocoKeypoints, predictions: Predictions) -> np.ndarray:
     """``(N,)`` OKS of each prediction against the annotation it was made for (COCO-17
     sigmas, the annotation's ``area``; NaN when it has no labelled keypoint)."""
-    if predictions.annotation_ids is None:
-        raise ValueError("these predictions do not record their annotation ids; predict() again")
-    by_id = {a.get("id"): a for a in coco.annotations}
-    missing = [int(i) for i in predictions.annotation_ids if int(i) not in by_id]
-    if missing:
-        raise KeyError(
-            f"{coco.source or 'this set'} has no annotation with id {missing[0]} "
-            f"({len(missing)} predictions unmatched): score predictions against the set they came from"
-        )
-    records = [by_id[int(i)] for i in predictions.annotation_ids]
+    records = predictions.annotations_in(coco)
     gt = np.array([r["keypoints"] for r in records], dtype=np.float64).reshape(len(records), -1, 3)
     area = np.array([r["area"] for r in records], dtype=np.float64)
     return oks(predictions.keypoints, gt, area)

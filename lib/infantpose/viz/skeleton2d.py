@@ -319,8 +319,8 @@ def plot_prediction_grid(
 ) -> Figure:
     """Predicted poses over their images, ground truth beside, as FiDIP's Fig. 2.
 
-    ``predictions`` is a :class:`~infantpose.pose2d.Predictions` (its ``annotation_ids`` find
-    the ground truth in ``coco``); ``rows`` picks which of its rows to draw. Each panel is the
+    ``predictions`` is a :class:`~infantpose.pose2d.Predictions` (its
+    :meth:`~infantpose.pose2d.Predictions.annotations_in` finds the ground truth in ``coco``); ``rows`` picks which of its rows to draw. Each panel is the
     ground-truth box grown by ``margin`` on every side. With ``scores`` (one per row of
     ``predictions``, e.g. :func:`~infantpose.pose2d.instance_oks`) the titles show them, and
     panels scoring below ``failure_below`` get a red frame and a "failure" title.
@@ -328,9 +328,7 @@ def plot_prediction_grid(
     rows = [int(r) for r in rows]
     if not rows:
         raise ValueError("plot_prediction_grid needs at least one row to draw")
-    if predictions.annotation_ids is None:
-        raise ValueError("these predictions do not record their annotation ids; predict() again")
-    by_id = {a.get("id"): a for a in coco.annotations}
+    annotations = predictions.annotations_in(coco)
     ncols = max(1, min(ncols, len(rows)))
     nrows = -(-len(rows) // ncols)
     fig, axes = plt.subplots(
@@ -345,7 +343,7 @@ def plot_prediction_grid(
             fig.delaxes(ax)
             continue
         row = rows[i]
-        annotation = by_id[int(predictions.annotation_ids[row])]
+        annotation = annotations[row]
         image = coco.load_image(annotation["image_id"])
         x, y, w, h = annotation["bbox"]
         x0 = int(max(0, np.floor(x - margin * w)))
