@@ -27,6 +27,29 @@ class ConfigError(ValueError):
     """A profile or config file that cannot be used; the message says where and how to fix it."""
 
 
+def check_keys(keys: Any, allowed: Any, where: str) -> None:
+    """Raise :class:`ConfigError` naming every key of ``keys`` not in ``allowed``, with the
+    closest allowed name, so that a typo is an error and never a silently ignored setting.
+
+    ``allowed`` is a collection of names or a dataclass (type or instance), whose fields are
+    the allowed names. Every typed config of the package checks its keys through this one rule.
+    """
+    import difflib
+    from dataclasses import is_dataclass
+
+    names = {f.name for f in fields(allowed)} if is_dataclass(allowed) else set(allowed)
+    unknown = sorted(str(k) for k in keys if k not in names)
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, sorted(names), n=1)
+        hints.append(f"`{key}`" + (f" (did you mean `{close[0]}`?)" if close else ""))
+    raise ConfigError(
+        f"{where}: unknown field(s) {', '.join(hints)}; the fields are {', '.join(sorted(names))}"
+    )
+
+
 @dataclass(frozen=True)
 class ChapterSpec:
     """What a profile says about one chapter."""
