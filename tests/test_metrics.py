@@ -418,3 +418,100 @@ def test_intervals_reject_too_few_values():
         bootstrap_ci(np.zeros((3, 2)))
     with pytest.raises(ValueError, match="NaN"):
         mean_ci([1.0, np.nan, 2.0])
+
+
+# --- garbage in: non-finite inputs are errors, never numbers --------------------------
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_ap_rejects_non_finite_keypoints_naming_the_prediction(coco_gt, bad):
+    # pycocotools counts a NaN similarity as a match: these predictions scored AP ≈ 1.0.
+    predictions = _predictions(coco_gt)
+    predictions[2]["keypoints"][3 * 5 + 1] = bad  # y of joint 5
+    with pytest.raises(ValueError, match=r"prediction #2 .*image_id=2.*`keypoints`.*joint 5"):
+        keypoint_ap(coco_gt, predictions)
+
+
+def test_ap_rejects_a_non_finite_score_and_garbage_ground_truth(coco_gt):
+    predictions = _predictions(coco_gt)
+    predictions[1]["score"] = float("nan")
+    with pytest.raises(ValueError, match=r"prediction #1 .*`score` is nan"):
+        keypoint_ap(coco_gt, predictions)
+    gt = copy.deepcopy(coco_gt)
+    gt["annotations"][0]["keypoints"][0] = float("inf")
+    with pytest.raises(ValueError, match=r"annotation id=1 .*`keypoints`"):
+        keypoint_ap(gt, _predictions(coco_gt))
+    gt = copy.deepcopy(coco_gt)
+    gt["annotations"][3]["area"] = float("nan")
+    with pytest.raises(ValueError, match=r"annotation id=4 .*`area`"):
+        keypoint_ap(gt, _predictions(coco_gt))
+
+
+def test_ap_rejects_non_finite_values_in_a_results_file(coco_gt, tmp_path):
+    predictions = _predictions(coco_gt)
+    predictions[0]["keypoints"][0] = float("nan")
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(predictions))  # Python writes NaN, which json.load accepts
+    with pytest.raises(ValueError, match=r"prediction #0 \(.*results\.json\).*`keypoints`"):
+        keypoint_ap(coco_gt, path)
+
+
+def test_oks_rejects_non_finite_predictions_and_areas():
+    gt = np.array([[[10.0, 10.0, 2.0], [20.0, 20.0, 2.0]]] * 3)
+    pred = gt[..., :2].copy()
+    pred[1, 0, 0] = np.nan
+    with pytest.raises(
+        ValueError, match=r"oks: `pred` is not finite \(nan\) at prediction 1, joint 0"
+    ):
+        oks(pred, gt, 100.0, sigmas=[0.1, 0.1])
+    with pytest.raises(ValueError, match=r"oks: `area` .* not finite"):
+        oks(gt[..., :2], gt, [100.0, np.inf, 100.0], sigmas=[0.1, 0.1])
+    hidden = gt.copy()
+    hidden[0, 1] = [np.nan, np.nan, 0.0]  # an unlabelled GT joint may hold anything
+    assert np.isfinite(oks(gt[..., :2], hidden, 100.0, sigmas=[0.1, 0.1])).all()
+
+
+def test_pck_rejects_non_finite_predictions_and_thresholds():
+    gt = np.zeros((4, 3, 2))
+    pred = gt.copy()
+    pred[3, 2, 1] = np.inf
+    with pytest.raises(
+        ValueError, match=r"pck: `pred` is not finite \(inf\) at prediction 3, joint 2"
+    ):
+        pck(pred, gt, normalizer=100.0)
+    with pytest.raises(ValueError, match=r"pck: `gt` is not finite \(-inf\).*NaN"):
+        pck(gt, np.where(pred == np.inf, -np.inf, gt), normalizer=100.0)
+    with pytest.raises(ValueError, match=r"pck: `normalizer`"):
+        pck(gt, gt, normalizer=[1.0, np.nan, 1.0, 1.0])
+    with pytest.raises(ValueError, match=r"pck: `threshold_px`"):
+        pck(gt, gt, threshold_px=-1.0)
+    missing = gt.copy()
+    missing[0, 0] = np.nan  # NaN ground truth still means "not labelled"
+    assert pck(gt, missing, normalizer=100.0).valid.sum() == 11
+
+
+@pytest.mark.parametrize("metric", [mpjpe, pa_mpjpe])
+def test_3d_errors_reject_non_finite_predictions(poses, metric):
+    pred, gt = poses
+    pred = pred.copy()
+    pred[4, 7, 2] = np.nan
+    with pytest.raises(ValueError, match=r"`pred` is not finite \(nan\) at prediction 4, joint 7"):
+        metric(pred, gt)
+    bad_gt = gt.copy()
+    bad_gt[0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match=r"`gt` is not finite \(inf\) at prediction 0, joint 0"):
+        metric(poses[0], bad_gt)
+
+
+def test_bootstrap_ci_guards_its_arguments():
+    values = np.arange(10.0)
+    with pytest.raises(ValueError, match="n_resamples=0"):
+        bootstrap_ci(values, n_resamples=0)
+    with pytest.raises(ValueError, match=r"inf"):
+        bootstrap_ci([1.0, np.inf, 2.0])
+    with pytest.raises(ValueError, match=r"confidence=1\.5"):
+        bootstrap_ci(values, confidence=1.5)
+    with pytest.raises(ValueError, match="statistic returned a non-finite value"):
+        bootstrap_ci(values, lambda x: np.nan)
+    with pytest.raises(ValueError, match=r"inf"):
+        mean_ci([1.0, 2.0, -np.inf])

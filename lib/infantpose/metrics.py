@@ -8,7 +8,10 @@
   (t-interval over a few seeds).
 
 Keypoints are numpy arrays with joints on the second-to-last axis, as in
-:mod:`infantpose.keypoints`.
+:mod:`infantpose.keypoints`. Every entry point refuses non-finite predictions, scores and
+thresholds with a ``ValueError`` naming the prediction, the joint and the field: a NaN
+would otherwise become a number (pycocotools even counts a NaN similarity as a match).
+NaN in 3D or PCK *ground truth* keeps its documented meaning, "joint not labelled".
 """
 
 from __future__ import annotations
@@ -46,6 +49,40 @@ _GT_ANNOTATION_FIELDS = (
     "num_keypoints",
 )
 _PREDICTION_FIELDS = ("image_id", "category_id", "keypoints", "score")
+
+
+def _where_not_finite(values: np.ndarray, name: str, where: str, hint: str) -> None:
+    """Raise naming the first non-finite entry of ``values`` (``(..., K, D)``)."""
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    value = values[index]
+    position = f"joint {index[-2]}" if values.ndim >= 2 else f"entry {index[0]}"
+    if values.ndim > 2:
+        batch = index[:-2]
+        position = f"prediction {batch[0] if len(batch) == 1 else batch}, {position}"
+    raise ValueError(
+        f"{where}: `{name}` is not finite ({value}) at {position}; "
+        f"{int(bad.any(-1).sum()) if values.ndim >= 2 else int(bad.sum())} joint(s) affected. {hint}"
+    )
+
+
+_PRED_HINT = (
+    "A non-finite keypoint has no distance to the truth and cannot be scored: fix the model "
+    "output (a diverged run?) or drop that prediction before scoring"
+)
+_GT_HINT = "Mark an unlabelled joint with NaN (or leave it out with `visible`/`mask`), never ±inf"
+
+
+def _check_threshold(value: Any, name: str, where: str) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float64)
+    if not np.isfinite(array).all() or (array <= 0).any():
+        raise ValueError(
+            f"{where}: `{name}` must be finite and positive, got {value!r}; "
+            "e.g. normalizer=256 with alpha=0.05 (12.8 px) or threshold_px=10"
+        )
+    return array
 
 
 @dataclass(frozen=True)
@@ -98,6 +135,14 @@ def _check_gt(gt: dict, origin: str) -> None:
                 "COCOeval needs them all: 'area' scales OKS, 'num_keypoints' == 0 and "
                 "'iscrowd' mark ignored people (see infantpose.io for writing COCO files)."
             )
+        for key in ("keypoints", "area"):
+            values = np.asarray(ann[key], dtype=np.float64)
+            if not np.isfinite(values).all():
+                raise ValueError(
+                    f"COCO ground truth {origin}: annotation id={ann.get('id')} has a non-finite "
+                    f"`{key}` ({values.ravel()[~np.isfinite(values.ravel())][0]}); COCO stores an "
+                    "unlabelled keypoint as 0, 0, 0 and every area as a finite number of pixels"
+                )
 
 
 def _check_predictions(predictions: list, gt: dict, origin: str) -> list[dict]:
@@ -126,8 +171,23 @@ def _check_predictions(predictions: list, gt: dict, origin: str) -> list[dict]:
                 f"prediction #{i} {origin} has {len(keypoints)} keypoint values; expected "
                 f"{num_values} (x, y, score per keypoint)"
             )
+        # pycocotools would count a NaN similarity as a match (AP ≈ 1 from garbage).
+        triples = np.asarray(keypoints).reshape(-1, 3)
+        if not np.isfinite(triples).all():
+            joint = int(np.flatnonzero(~np.isfinite(triples).all(1))[0])
+            raise ValueError(
+                f"prediction #{i} {origin} (image_id={pred['image_id']!r}): field `keypoints` "
+                f"holds a non-finite value at joint {joint} ({triples[joint].tolist()}); "
+                f"{_PRED_HINT}"
+            )
+        score = float(pred["score"])
+        if not np.isfinite(score):
+            raise ValueError(
+                f"prediction #{i} {origin} (image_id={pred['image_id']!r}): field `score` is "
+                f"{score}; a detection score must be a finite number (it ranks detections)"
+            )
         # A copy: COCO.loadRes writes 'area', 'bbox' and 'id' into the dicts it is given.
-        checked.append({**pred, "keypoints": keypoints, "score": float(pred["score"])})
+        checked.append({**pred, "keypoints": keypoints, "score": score})
     return checked
 
 
@@ -204,6 +264,11 @@ def oks(
         if gt.shape[-1] < 3:
             raise ValueError("oks needs gt as (..., K, 3) x, y, v arrays, or a `visible` mask")
         visible = gt[..., 2] > 0
+    _where_not_finite(pred[..., :2], "pred", "oks", _PRED_HINT)
+    labelled = np.broadcast_to(np.asarray(visible, dtype=bool), gt.shape[:-1])
+    _where_not_finite(np.where(labelled[..., None], gt[..., :2], 0.0), "gt", "oks", _GT_HINT)
+    if not np.isfinite(np.asarray(area, dtype=np.float64)).all():
+        raise ValueError(f"oks: `area` is not finite ({area!r}); give each person's area in px²")
     sigmas = np.asarray(COCO17_OKS_SIGMAS if sigmas is None else sigmas, dtype=np.float64)
     if sigmas.shape[-1] != gt.shape[-2]:
         raise ValueError(f"{sigmas.shape[-1]} sigmas for {gt.shape[-2]} keypoints")
@@ -297,10 +362,14 @@ def pck(
         raise ValueError(f"pred {pred.shape} and gt {gt.shape} differ in their (..., K) shape")
     if (normalizer is None) == (threshold_px is None):
         raise ValueError("give exactly one of `normalizer` (with alpha) or `threshold_px`")
+    _where_not_finite(pred[..., :2], "pred", "pck", _PRED_HINT)
+    _where_not_finite(np.where(np.isnan(gt[..., :2]), 0.0, gt[..., :2]), "gt", "pck", _GT_HINT)
     if threshold_px is None:
-        threshold = alpha * np.asarray(normalizer, dtype=np.float64)
+        threshold = _check_threshold(alpha, "alpha", "pck") * _check_threshold(
+            normalizer, "normalizer", "pck"
+        )
     else:
-        threshold, alpha = np.asarray(threshold_px, dtype=np.float64), None
+        threshold, alpha = _check_threshold(threshold_px, "threshold_px", "pck"), None
     distance = np.linalg.norm(pred[..., :2] - gt[..., :2], axis=-1)
     valid = ~np.isnan(gt[..., :2]).any(-1)
     if visible is not None:
@@ -337,9 +406,13 @@ def pck(
 Reduce = Literal["mean", "per_sample", "per_joint"]
 
 
-def _valid_mask(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+def _valid_mask(
+    pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | None, where: str = "mpjpe"
+) -> np.ndarray:
     if pred.shape != gt.shape or pred.ndim < 2:
         raise ValueError(f"pred {pred.shape} and gt {gt.shape} must both be (..., K, D)")
+    _where_not_finite(pred, "pred", where, _PRED_HINT)
+    _where_not_finite(np.where(np.isnan(gt), 0.0, gt), "gt", where, _GT_HINT)
     valid = ~np.isnan(gt).any(-1)
     if mask is not None:
         valid &= np.broadcast_to(np.asarray(mask, dtype=bool), valid.shape)
@@ -388,6 +461,16 @@ def mpjpe(
     pred = np.asarray(pred, dtype=np.float64)
     gt = np.asarray(gt, dtype=np.float64)
     valid = _valid_mask(pred, gt, mask)
+    return _mpjpe(pred, gt, valid, root, reduce)
+
+
+def _mpjpe(
+    pred: np.ndarray,
+    gt: np.ndarray,
+    valid: np.ndarray,
+    root: int | Sequence[int] | None,
+    reduce: Reduce,
+) -> float | np.ndarray:
     if root is not None:
         pred, gt = _centre(pred, root), _centre(gt, root)
     return _reduce(np.linalg.norm(pred - gt, axis=-1), valid, reduce)
@@ -409,7 +492,7 @@ def procrustes_align(
     """
     pred = np.asarray(pred, dtype=np.float64)
     gt = np.asarray(gt, dtype=np.float64)
-    weight = _valid_mask(pred, gt, mask)[..., None].astype(np.float64)
+    weight = _valid_mask(pred, gt, mask, "procrustes_align")[..., None].astype(np.float64)
     count = np.maximum(weight.sum(-2, keepdims=True), 1.0)
     pred_w, gt_w = np.where(weight > 0, pred, 0.0), np.where(weight > 0, gt, 0.0)
     pred_mean = (weight * pred_w).sum(-2, keepdims=True) / count
@@ -440,8 +523,12 @@ def pa_mpjpe(
     reduce: Reduce = "mean",
 ) -> float | np.ndarray:
     """MPJPE after :func:`procrustes_align` (protocol 2); arguments as in :func:`mpjpe`."""
+    pred = np.asarray(pred, dtype=np.float64)
+    gt = np.asarray(gt, dtype=np.float64)
+    valid = _valid_mask(pred, gt, mask, "pa_mpjpe")
     aligned = procrustes_align(pred, gt, mask=mask, allow_reflection=allow_reflection)
-    return mpjpe(aligned, gt, mask=mask, reduce=reduce)
+    # Not mpjpe(): a degenerate (single-point) prediction aligns to NaN, reported as NaN.
+    return _mpjpe(aligned, gt, valid, None, reduce)
 
 
 # ---------------------------------------------------------------------------
@@ -477,6 +564,12 @@ def _as_1d(values: Any, what: str) -> np.ndarray:
         raise ValueError(f"{what} takes a 1-D array of values, got shape {values.shape}")
     if np.isnan(values).any():
         raise ValueError(f"{what}: values contain NaN; drop them or choose how to count them")
+    if np.isinf(values).any():
+        first = int(np.flatnonzero(np.isinf(values))[0])
+        raise ValueError(
+            f"{what}: value #{first} is {values[first]}; an infinite error has no mean or "
+            "interval: find where it came from (a diverged run?) and drop or fix it"
+        )
     return values
 
 
@@ -498,6 +591,13 @@ def bootstrap_ci(
     values = _as_1d(values, "bootstrap_ci")
     if len(values) < 2:
         raise ValueError("bootstrap_ci needs at least 2 values")
+    if not isinstance(n_resamples, int | np.integer) or n_resamples < 1:
+        raise ValueError(
+            f"bootstrap_ci: n_resamples={n_resamples!r}; give a positive number of "
+            "resamples (the book uses 200 for smoke runs, 2000 or more for results)"
+        )
+    if not 0 < confidence < 1:
+        raise ValueError(f"bootstrap_ci: confidence={confidence!r}; give a level in (0, 1)")
     rng = np.random.default_rng(seed)
     try:
         vectorised = "axis" in inspect.signature(statistic).parameters
@@ -512,6 +612,12 @@ def bootstrap_ci(
             resampled[start:stop] = statistic(samples, axis=-1)
         else:
             resampled[start:stop] = [statistic(s) for s in samples]
+    if not np.isfinite(resampled).all():
+        raise ValueError(
+            "bootstrap_ci: the statistic returned a non-finite value on "
+            f"{int((~np.isfinite(resampled)).sum())} of {n_resamples} resamples; "
+            "an interval needs a statistic that is finite on every resample"
+        )
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(resampled, [tail, 100 - tail])
     return ConfidenceInterval(
@@ -538,6 +644,8 @@ def mean_ci(
     n = len(values)
     if n < 2:
         raise ValueError("mean_ci needs at least 2 runs (the book reports ≥ 3 seeds)")
+    if not 0 < confidence < 1:
+        raise ValueError(f"mean_ci: confidence={confidence!r}; give a level in (0, 1)")
     mean = float(values.mean())
     half = float(stats.t.ppf((1 + confidence) / 2, n - 1) * values.std(ddof=1) / np.sqrt(n))
     return ConfidenceInterval(mean, mean - half, mean + half, confidence, f"t over {n} runs", n)
