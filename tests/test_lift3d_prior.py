@@ -4,7 +4,10 @@ that inference uses, checkpoints and the control branch."""
 from __future__ import annotations
 
 import math
+import os
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,8 +127,97 @@ def test_checkpoint_round_trip_and_layout_mismatch(tmp_path):
     with pytest.raises(CheckpointError, match=r"syrip12.*h36m17"):
         load_prior(path, layout="h36m17")
     torch.save({"model": 1}, tmp_path / "other.pt")
-    with pytest.raises(CheckpointError, match=r"not an infantpose.lift3d checkpoint"):
+    with pytest.raises(CheckpointError, match=r"not an infantpose.lift3d/2 checkpoint"):
         load_prior(tmp_path / "other.pt")
+    (tmp_path / "garbage.pt").write_bytes(b"not a zip file at all")
+    with pytest.raises(CheckpointError, match="not a torch checkpoint"):
+        load_prior(tmp_path / "garbage.pt")
+
+
+class _Payload:
+    """Unpickling this runs ``touch <marker>``: what a crafted checkpoint would do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_crafted_checkpoint_cannot_run_code(tmp_path):
+    marker = tmp_path / "pwned"
+    prior = train_prior(poses(), TINY, replace(FAST, steps=2), seed=0)
+    save_prior(prior, tmp_path / "prior.pt")
+    state = torch.load(tmp_path / "prior.pt", weights_only=True)
+    # The payload inside an otherwise valid checkpoint, and as the whole file.
+    for name, content in (
+        ("inside.pt", {**state, "step": _Payload(marker)}),
+        ("whole.pt", _Payload(marker)),
+    ):
+        torch.save(content, tmp_path / name)
+        with pytest.raises(CheckpointError, match="refused"):
+            load_prior(tmp_path / name)
+        assert not marker.exists(), f"{name}: loading ran the payload"
+
+
+def test_lift3d_never_unpickles_objects():
+    """No loader in lift3d may fall back to full unpickling."""
+    import infantpose.lift3d as package
+
+    root = Path(package.__file__).parent
+    for source in sorted(root.rglob("*.py")):
+        text = source.read_text()
+        assert "weights_only=False" not in text, source
+        assert "allow_pickle=True" not in text, source
+        assert "pickle.load" not in text, source
+
+
+def test_configs_reject_unknown_keys_with_a_hint():
+    from infantpose.config import ConfigError
+    from infantpose.lift3d import (
+        AugmentConfig,
+        ExperimentProfile,
+        LiftConfig,
+        LifterConfig,
+    )
+
+    cases = [
+        (lambda: TrainConfig.from_dict({"step": 3}), "`step` (did you mean `steps`?)"),
+        (lambda: TrainConfig.paper(warm_up=3), "did you mean `warmup`"),
+        (lambda: FAST.replace(ema_rat=0.5), "did you mean `ema_rate`"),
+        (lambda: ScoreConfig.from_dict({"widht": 8}), "did you mean `width`"),
+        (lambda: LiftConfig.fast(oil_step=3), "did you mean `oil_steps`"),
+        (lambda: LiftConfig.reference(drfit=False), "did you mean `drift`"),
+        (lambda: LifterConfig.from_dict({"with": 8}), "did you mean `width`"),
+        (lambda: AugmentConfig.from_dict({"strenght": 0.1}), "did you mean `strength`"),
+        (lambda: ExperimentProfile.smoke(size=(3,)), "did you mean `sizes`"),
+        (
+            lambda: ExperimentProfile.from_dict({"lift": {"int": "flat"}}),
+            "ExperimentProfile.lift: unknown field(s) `int` (did you mean `init`?)",
+        ),
+    ]
+    for make, message in cases:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            make()
+    for bad in (dict(step_rule="rk4"), dict(init="tpose")):
+        with pytest.raises(ConfigError, match="must be one of"):
+            LiftConfig.fast(**bad)
+    # Known keys still work, and a nested mapping changes only what it names.
+    profile = ExperimentProfile.default(lift={"init": "flat"}, sizes=(5,))
+    assert profile.lift == LiftConfig.fast(init="flat") and profile.sizes == (5,)
+    assert TrainConfig.from_dict(FAST.to_dict()) == FAST
+
+
+def test_checkpoint_with_an_unknown_config_key_names_it(tmp_path):
+    from infantpose.config import ConfigError
+
+    prior = train_prior(poses(), TINY, replace(FAST, steps=2), seed=0)
+    save_prior(prior, tmp_path / "prior.pt")
+    state = torch.load(tmp_path / "prior.pt", weights_only=True)
+    state["train_config"]["lr_typo"] = 1.0
+    torch.save(state, tmp_path / "typo.pt")
+    with pytest.raises(ConfigError, match=r"typo.pt: train_config: unknown field\(s\) `lr_typo`"):
+        load_prior(tmp_path / "typo.pt")
 
 
 def test_training_rejects_bad_poses():

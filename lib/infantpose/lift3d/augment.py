@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ..keypoints import get_layout
+from .keys import CheckedConfig
 from .score import ScoreConfig
 from .train import ScorePrior, TrainConfig, train_prior
 
@@ -39,7 +40,7 @@ ADULT, INFANT = 0, 1
 
 
 @dataclass
-class AugmentConfig:
+class AugmentConfig(CheckedConfig):
     """How adult poses become infant-like: SDEdit strength, guidance weight, ODE steps."""
 
     strength: float = 0.08  # diffusion time the rescaled pose is noised to (s = 0.08 m)
@@ -73,7 +74,7 @@ def train_domain_model(
     repeat = max(1, len(adult) // max(len(infant), 1))
     poses = np.concatenate([adult, np.tile(infant, (repeat, 1, 1))])
     labels = np.concatenate([np.full(len(adult), ADULT), np.full(len(infant) * repeat, INFANT)])
-    cond_config = ScoreConfig(**{**score_config.to_dict(), "num_classes": 2})
+    cond_config = score_config.replace(num_classes=2)
     return train_prior(poses, cond_config, config, seed=seed, labels=labels, device=device)
 
 

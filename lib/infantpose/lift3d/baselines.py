@@ -20,13 +20,14 @@ from torch import nn
 
 from ..keypoints import get_layout
 from .data import root_of
+from .keys import CheckedConfig
 from .lift import check_intrinsics, check_keypoints
 
 __all__ = ["LifterConfig", "MlpLifter", "normalise_2d", "train_lifter"]
 
 
 @dataclass
-class LifterConfig:
+class LifterConfig(CheckedConfig):
     """Size and training of :class:`MlpLifter`."""
 
     width: int = 256  # Martinez: 1024

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from .augment import AugmentConfig, augment_poses, train_domain_model
 from .baselines import LifterConfig, train_lifter
 from .control import control_branch
 from .data import PoseSet3D, sample_pose_set
+from .keys import CheckedConfig
 from .lift import LiftConfig, lift
 from .metrics import evaluate_lift
 from .score import ScoreConfig
@@ -34,7 +35,7 @@ METHODS = ("adult_zero_shot", "infant_scratch", "finetune", "control", "augmente
 
 
 @dataclass
-class ExperimentProfile:
+class ExperimentProfile(CheckedConfig):
     """Sizes of the lifting experiment (one :class:`ScoreConfig` for every prior)."""
 
     score: ScoreConfig = field(
@@ -58,9 +59,19 @@ class ExperimentProfile:
     camera: str = "render"
     layout: str = "h36m17"
 
+    # Nested configs that from_dict builds (with checked names) from mappings.
+    _nested: ClassVar[dict[str, type]] = {
+        "score": ScoreConfig,
+        "adult_train": TrainConfig,
+        "infant_train": TrainConfig,
+        "augment": AugmentConfig,
+        "lifter": LifterConfig,
+        "lift": LiftConfig,
+    }
+
     @classmethod
     def default(cls, **overrides: Any) -> ExperimentProfile:
-        return cls(**overrides)
+        return cls._preset("default", {}, overrides)
 
     @classmethod
     def smoke(cls, **overrides: Any) -> ExperimentProfile:
@@ -78,7 +89,7 @@ class ExperimentProfile:
             sizes=(20,),
             seeds=(0,),
         )
-        return cls(**{**values, **overrides})
+        return cls._preset("smoke", values, overrides)
 
     @classmethod
     def paper(cls, **overrides: Any) -> ExperimentProfile:
@@ -92,7 +103,7 @@ class ExperimentProfile:
             adult_poses=50000,
             test_poses=1000,
         )
-        return cls(**{**values, **overrides})
+        return cls._preset("paper", values, overrides)
 
 
 @dataclass

@@ -33,6 +33,7 @@ import torch
 
 from ..keypoints import get_layout
 from .data import root_of
+from .keys import CheckedConfig
 from .train import ScorePrior
 
 __all__ = [
@@ -46,8 +47,13 @@ __all__ = [
 ]
 
 
+#: Start poses of the loop: "cluster" (adult ZeDO: a rotated training pose), "flat" (ZeDO-i's
+#: infant start: the 2D rays back-projected to the root's depth).
+INITS = ("cluster", "flat")
+
+
 @dataclass
-class LiftConfig:
+class LiftConfig(CheckedConfig):
     """Schedule and options of :func:`lift`; :meth:`reference` and :meth:`fast` are presets."""
 
     ipo_steps: int = 500
@@ -68,10 +74,20 @@ class LiftConfig:
     hypotheses: int = 1
     init: str = "cluster"  # "cluster" (rotated start pose) or "flat" (ZeDO-i's rays at depth)
 
+    def __post_init__(self) -> None:
+        from ..config import ConfigError
+
+        for name, allowed in (("step_rule", ("euler", "exponential")), ("init", INITS)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(
+                    f"LiftConfig.{name} must be one of {', '.join(map(repr, allowed))}, "
+                    f"got {getattr(self, name)!r}"
+                )
+
     @classmethod
     def reference(cls, **overrides: Any) -> LiftConfig:
         """ZeDO-i as released: 500 IPO + 1000 OIL Euler steps."""
-        return cls(**overrides)
+        return cls._preset("reference", {}, overrides)
 
     @classmethod
     def fast(cls, **overrides: Any) -> LiftConfig:
@@ -89,7 +105,7 @@ class LiftConfig:
             score_factor=0.5,
             ode_time=0.5,
         )
-        return cls(**{**values, **overrides})
+        return cls._preset("fast", values, overrides)
 
     @property
     def network_evaluations(self) -> int:

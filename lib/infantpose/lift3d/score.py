@@ -14,18 +14,19 @@ how the control branch (:mod:`.control`) steers a frozen network.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from ..keypoints import get_layout
+from .keys import CheckedConfig
 
 __all__ = ["ScoreConfig", "ScoreNet", "timestep_embedding"]
 
 
 @dataclass
-class ScoreConfig:
+class ScoreConfig(CheckedConfig):
     """Shape of a :class:`ScoreNet`; ``layout`` names the joints it was trained on."""
 
     layout: str = "h36m17"
@@ -39,9 +40,6 @@ class ScoreConfig:
     @property
     def num_joints(self) -> int:
         return len(get_layout(self.layout))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def timestep_embedding(t: torch.Tensor, dim: int, max_positions: int = 10_000) -> torch.Tensor:

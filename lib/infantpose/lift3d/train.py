@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import copy
 import os
+import pickle
 import time
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,10 +28,12 @@ from torch import nn
 
 from ..io import atomic_path
 from ..keypoints import get_layout
+from .keys import CheckedConfig
 from .score import ScoreConfig, ScoreNet
 from .sde import SubVPSDE
 
 __all__ = [
+    "FORMAT",
     "CheckpointError",
     "ScorePrior",
     "TrainConfig",
@@ -42,12 +46,21 @@ __all__ = [
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that cannot be used here (another layout, another kind, damaged)."""
+    """A checkpoint that cannot be used here (another layout, another kind, damaged, unsafe)."""
+
+
+#: Checkpoint format: /2 holds only tensors and plain types (/1 held a numpy array).
+FORMAT = "infantpose.lift3d/2"
 
 
 @dataclass
-class TrainConfig:
-    """Denoising score matching; defaults are ZeDO's except sizes (``paper`` uses the reference)."""
+class TrainConfig(CheckedConfig):
+    """Denoising score matching; defaults are ZeDO's except sizes (``paper`` uses the reference).
+
+    ``low_noise_share`` of each batch draws ``t ~ U(t_eps, low_noise_max)`` instead of the full
+    range: lifting only ever asks the prior about ``t <= 0.1`` (0.05 on the fast schedule),
+    while the sampling demo needs the full range, which the rest of the batch keeps.
+    """
 
     steps: int = 3000
     batch_size: int = 256
@@ -57,6 +70,8 @@ class TrainConfig:
     ema_rate: float = 0.999  # reference 0.9999 (for ~10^4-10^5 steps)
     t_eps: float = 1e-5
     t_max: float = 1.0
+    low_noise_share: float = 0.0
+    low_noise_max: float = 0.1
     rotate: bool = True
     label_dropout: float = 0.1  # conditional models only: share of labels replaced by "none"
     beta_min: float = 0.1
@@ -66,7 +81,7 @@ class TrainConfig:
     def paper(cls, **overrides: Any) -> TrainConfig:
         """ZeDO-i's infant settings (batch 5000, warm-up 5000, EMA 0.9999)."""
         values = {"steps": 8000, "batch_size": 5000, "warmup": 5000, "ema_rate": 0.9999}
-        return cls(**{**values, **overrides})
+        return cls._preset("paper", values, overrides)
 
 
 @dataclass
@@ -200,7 +215,11 @@ def train_score_model(
         if config.rotate:
             x0 = _augment(x0, flip, generator)
         t = torch.rand(config.batch_size, generator=generator).to(device)
-        t = t * (config.t_max - config.t_eps) + config.t_eps
+        top = torch.full_like(t, config.t_max)
+        if config.low_noise_share > 0:
+            low = torch.rand(config.batch_size, generator=generator).to(device)
+            top[low < config.low_noise_share] = min(config.low_noise_max, config.t_max)
+        t = t * (top - config.t_eps) + config.t_eps
         noise = torch.randn(x0.shape, generator=generator).to(device)
         xt, _ = sde.perturb(x0, t, noise)
         if label_tensor is not None:
@@ -299,8 +318,9 @@ def finetune(
 def save_prior(prior: ScorePrior, path: str | os.PathLike) -> Path:
     """Write a checkpoint atomically: weights (EMA and raw), configs, layout, kind, step."""
     path = Path(path)
+    sample = prior.pose_sample
     state = {
-        "format": "infantpose.lift3d/1",
+        "format": FORMAT,
         "kind": prior.kind,
         "layout": prior.layout,
         "score_config": prior.config.to_dict(),
@@ -308,7 +328,8 @@ def save_prior(prior: ScorePrior, path: str | os.PathLike) -> Path:
         "step": prior.step,
         "ema": prior.network.state_dict(),
         "raw": prior.raw.state_dict(),
-        "pose_sample": prior.pose_sample,
+        # Tensors and plain types only, so that loading never needs to unpickle objects.
+        "pose_sample": None if sample is None else torch.as_tensor(np.asarray(sample)),
     }
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
@@ -324,11 +345,45 @@ def load_prior(
         raise FileNotFoundError(
             f"prior checkpoint {path} does not exist; train one with train_prior"
         )
-    state = torch.load(path, map_location=device, weights_only=False)
-    if not isinstance(state, dict) or state.get("format") != "infantpose.lift3d/1":
+    if not zipfile.is_zipfile(path):
         raise CheckpointError(
-            f"{path} is not an infantpose.lift3d checkpoint (no 'format' field); save priors "
-            "with infantpose.lift3d.save_prior"
+            f"{path} is not a torch checkpoint (not a zip archive; damaged or another format); "
+            "save priors with infantpose.lift3d.save_prior"
+        )
+    try:
+        # weights_only: tensors and plain containers only; any other object is refused before
+        # it is built, so a crafted file cannot run code here.
+        state = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as error:
+        lines = str(error).splitlines()
+        detail = next((line.strip() for line in lines if "Unsupported" in line), lines[0])
+        raise CheckpointError(
+            f"{path} was refused: it holds objects other than tensors and plain types, which "
+            "an infantpose.lift3d checkpoint never does, and loading them could run code "
+            f"({detail}). Only load priors written by infantpose.lift3d.save_prior."
+        ) from None
+    except (RuntimeError, EOFError, OSError) as error:
+        raise CheckpointError(
+            f"{path} is not a readable torch checkpoint ({error}); save priors with "
+            "infantpose.lift3d.save_prior"
+        ) from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        found = state.get("format") if isinstance(state, dict) else None
+        hint = (
+            "it was written by an older version (format /1); train and save it again"
+            if found == "infantpose.lift3d/1"
+            else "save priors with infantpose.lift3d.save_prior"
+        )
+        raise CheckpointError(
+            f"{path} is not an {FORMAT} checkpoint (format field: {found!r}); {hint}"
+        )
+    missing = sorted(
+        {"kind", "layout", "score_config", "train_config", "step", "ema", "raw"} - set(state)
+    )
+    if missing or state["kind"] not in ("score", "control"):
+        raise CheckpointError(
+            f"{path} is damaged: missing field(s) {missing} or unknown kind "
+            f"{state.get('kind')!r} (expected 'score' or 'control'); save it again with save_prior"
         )
     if layout is not None and get_layout(layout).name != state["layout"]:
         raise CheckpointError(
@@ -336,14 +391,15 @@ def load_prior(
             f"({len(get_layout(state['layout']))} joints), but {get_layout(layout).name!r} was "
             "asked for; train or load a prior of that layout"
         )
-    score_config = ScoreConfig(**state["score_config"])
-    train_config = TrainConfig(**state["train_config"])
+    score_config = ScoreConfig.from_dict(state["score_config"], f"{path}: score_config")
+    train_config = TrainConfig.from_dict(state["train_config"], f"{path}: train_config")
     if state["kind"] == "control":
         from .control import ControlScoreNet
 
         make = lambda: ControlScoreNet(ScoreNet(score_config))  # noqa: E731
     else:
         make = lambda: ScoreNet(score_config)  # noqa: E731
+    sample = state.get("pose_sample")
     network, raw = make(), make()
     network.load_state_dict(state["ema"])
     raw.load_state_dict(state["raw"])
@@ -356,5 +412,5 @@ def load_prior(
         train_config=train_config,
         kind=state["kind"],
         step=int(state["step"]),
-        pose_sample=state.get("pose_sample"),
+        pose_sample=None if sample is None else sample.cpu().numpy().astype(np.float32),
     )
