@@ -1,8 +1,12 @@
-"""Atomic file writes: an artifact is either complete on disk or absent.
+"""Files: atomic writes, and reads of untrusted arrays that never run code.
 
 Every writer in the package goes through these helpers, so an interrupted run
 (Ctrl-C, a crashed kernel, a full disk) never leaves a half-written JSON file,
 checkpoint or dataset folder behind.
+
+:func:`read_npy` reads a user-supplied ``.npy`` without pickle: an object array (how
+some datasets publish lists of names) is rebuilt by a restricted unpickler that knows
+only numpy arrays and strings, so a tampered file is refused, never executed.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -96,3 +101,84 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- untrusted arrays
+
+
+class FileFormatError(ValueError):
+    """A file that is damaged, or that could run code if read naively; the message says which."""
+
+
+# What numpy writes for an object array of strings; nothing here can run code.
+_NPY_GLOBALS = {
+    "numpy.ndarray": "ndarray",
+    "numpy.dtype": "dtype",
+    **{f"{core}.multiarray.{name}": name for core in ("numpy.core", "numpy._core")
+       for name in ("_reconstruct", "scalar")},
+}  # fmt: skip
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    def __init__(self, file: Any, path: Path) -> None:
+        super().__init__(file, encoding="latin1")
+        self.path = path
+
+    def find_class(self, module: str, name: str) -> Any:
+        import numpy as np
+        from numpy._core import multiarray
+
+        source = f"{module}.{name}"
+        what = _NPY_GLOBALS.get(source)
+        if what is None:
+            raise FileFormatError(
+                f"{self.path}: refusing to read it: its pickled content asks for {source!r}, "
+                "which a plain array of numbers or strings never contains; the file has been "
+                "tampered with or is not the published one: download it again"
+            )
+        return {"ndarray": np.ndarray, "dtype": np.dtype}.get(what) or getattr(multiarray, what)
+
+
+def read_npy(path: str | os.PathLike, *, strings: bool = True) -> Any:
+    """The array stored in a ``.npy`` file, read without running any code from it.
+
+    Plain arrays load with ``allow_pickle=False``. Object arrays (``strings=True``) are
+    rebuilt by a restricted unpickler and must hold only strings; they come back as a
+    ``str`` array. Damaged, truncated or tampered files raise :class:`FileFormatError`
+    naming the file.
+    """
+    import numpy as np
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as file:
+            version = np.lib.format.read_magic(file)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(file)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(file)
+            if not dtype.hasobject:
+                file.seek(0)
+                return np.load(file, allow_pickle=False)
+            if not strings:
+                raise FileFormatError(
+                    f"{path}: holds Python objects (dtype {dtype}), which this file never "
+                    "should; re-save it as a plain numeric array"
+                )
+            array = _ArrayUnpickler(file, path).load()
+    except FileFormatError:
+        raise
+    except Exception as error:  # truncated files and garbage fail in many ways
+        raise FileFormatError(
+            f"{path}: not a readable .npy array ({type(error).__name__}: {error}); the file "
+            "is truncated or damaged: download it again"
+        ) from None
+    if not isinstance(array, np.ndarray) or array.shape != shape:
+        raise FileFormatError(f"{path}: the stored array does not match its header {shape}")
+    odd = next((v for v in array.ravel() if not isinstance(v, str | bytes)), None)
+    if odd is not None:
+        raise FileFormatError(
+            f"{path}: holds {type(odd).__name__} objects; only strings are read from object "
+            "arrays (the published files store names as strings)"
+        )
+    return array.astype(str)

@@ -246,7 +246,7 @@ class CocoKeypoints:
 
     def offset_ids(self, offset: int) -> CocoKeypoints:
         """A copy whose image and annotation ids (and each annotation's ``image_id``) are shifted
-        by ``offset``, so that sets numbered from 1 each can be :meth:`merge`\ d."""
+        by ``offset``, so that sets numbered from 1 each can be merged (:meth:`merge`)."""
         shifted = copy.deepcopy(self)
         for image in shifted.images:
             image["id"] += offset

@@ -13,6 +13,9 @@ ZeDO-i drops neck and head top and reorders to :data:`~infantpose.keypoints.SYRI
 split is the reverse of SHIFT's: the 200 ``train*`` images are its **test** set, the 500
 ``test*`` images its **train** set (``split``). The units are as stored: bones of 3-5 cm
 look small for infants, so the scale is uncertain (``scale`` multiplies on load).
+
+The files are read without pickle (:func:`infantpose.io.read_npy`): object arrays of names are
+rebuilt by an unpickler that knows only arrays and strings, so a tampered file is refused.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import FileFormatError, read_npy
 from ..keypoints import SYRIP12
 from .syrip import DatasetError
 
@@ -91,6 +95,13 @@ def _find(root: Path, name: str, required: bool) -> Path | None:
     return None
 
 
+def _read(path: Path, *, strings: bool = True) -> np.ndarray:
+    try:
+        return read_npy(path, strings=strings)
+    except FileFormatError as error:
+        raise DatasetError(f"SyRIP 3D file {error} (files from {_URL})") from None
+
+
 def load_syrip3d(root: str | os.PathLike, *, scale: float = 1.0) -> Syrip3D:
     """Read the SyRIP 3D correction files under ``root`` (see the module docstring)."""
     root = Path(root)
@@ -99,13 +110,20 @@ def load_syrip3d(root: str | os.PathLike, *, scale: float = 1.0) -> Syrip3D:
     pose_path = _find(root, SYRIP3D_FILES[0], True)
     names_path = _find(root, SYRIP3D_FILES[1], True)
     map_path = _find(root, SYRIP3D_FILES[2], False)
-    joints = np.load(pose_path, allow_pickle=False)
-    if joints.ndim != 3 or joints.shape[1:] != (14, 3):
+    joints = _read(pose_path, strings=False)
+    if joints.ndim != 3 or joints.shape[1:] != (14, 3) or joints.dtype.kind not in "fiu":
         raise DatasetError(
-            f"{pose_path} has shape {joints.shape}; expected (N, 14, 3) LSP-14 joints "
-            "(the published file is (1700, 14, 3))"
+            f"{pose_path} has shape {joints.shape} ({joints.dtype}); expected (N, 14, 3) "
+            "LSP-14 joint coordinates (the published file is (1700, 14, 3) float64)"
         )
-    names = np.asarray(np.load(names_path, allow_pickle=True)).astype(str).reshape(-1)
+    if not np.isfinite(joints).all():
+        row, joint = np.argwhere(~np.isfinite(joints).all(-1))[0]
+        raise DatasetError(
+            f"{pose_path}: row {row}, joint {joint} ({LSP14_JOINTS[joint]}) is "
+            f"{joints[row, joint].tolist()}; the published poses are all finite: download "
+            f"the file again from {_URL}"
+        )
+    names = _read(names_path).astype(str).reshape(-1)
     if len(names) != len(joints):
         raise DatasetError(
             f"{names_path} lists {len(names)} image names but {pose_path} has {len(joints)} "
@@ -114,7 +132,7 @@ def load_syrip3d(root: str | os.PathLike, *, scale: float = 1.0) -> Syrip3D:
     syrip_names = np.full(len(names), "", dtype=object)
     split = np.full(len(names), "", dtype="<U5")
     if map_path is not None:
-        table = np.asarray(np.load(map_path, allow_pickle=True)).astype(str)
+        table = _read(map_path).astype(str)
         if table.ndim != 2 or table.shape[1] != 2:
             raise DatasetError(
                 f"{map_path} has shape {table.shape}; expected (700, 2) rows "
