@@ -286,12 +286,11 @@ class LabelingSession:
         return added
 
     def _record_from_file(self, file: Path, image_id: int) -> dict[str, Any]:
-        from PIL import Image
+        from ..images import image_size
 
         if not file.is_file():
             raise FileNotFoundError(f"LabelingSession: image not found: {file}")
-        with Image.open(file) as im:
-            width, height = im.size
+        width, height = image_size(file)
         try:
             name = os.path.relpath(file.resolve(), self.image_root.resolve())
             if name.startswith(".."):

@@ -189,14 +189,14 @@ class MiniRgbd:
 
 
 def _mask_box(path: Path) -> tuple[list[float], float]:
-    from PIL import Image
+    from ..images import read_image
 
     if not path.is_file():
         raise FileNotFoundError(
             f"MINI-RGBD mask {path} does not exist; restore fg_mask/ from MINI-RGBD_web, or "
             "use to_coco(bbox='keypoints')"
         )
-    mask = np.asarray(Image.open(path))
+    mask = read_image(path, mode="unchanged")
     if mask.ndim == 3:
         mask = mask.max(axis=-1)
     ys, xs = np.nonzero(mask)

@@ -90,7 +90,7 @@ class SurrealSamples:
 
     def to_coco(self, *, bbox_margin: float = 0.1) -> CocoKeypoints:
         """A validated COCO set; sizes read from the image headers, boxes from the keypoints."""
-        from PIL import Image
+        from ..images import image_size
 
         points = self.keypoints_coco17()
         images, annotations = [], []
@@ -101,8 +101,7 @@ class SurrealSamples:
                     f"SURREAL crop {path} does not exist; unpack the run folders next to their "
                     "run*.json files"
                 )
-            with Image.open(path) as image:
-                width, height = image.size
+            width, height = image_size(path)
             file_name = path.relative_to(root).as_posix()
             images.append(image_record(i + 1, file_name, width, height, is_synthetic=True))
             annotations.append(

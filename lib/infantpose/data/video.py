@@ -27,6 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..images import read_image
 from ..io import atomic_dir
 
 __all__ = [
@@ -67,7 +68,8 @@ class Frame:
 
 
 def load_frame_image(frame: Frame | np.ndarray | str | os.PathLike) -> np.ndarray:
-    """RGB ``uint8`` pixels of a :class:`Frame`, an image array, or an image file."""
+    """RGB ``uint8`` pixels of a :class:`Frame`, an image array, or an image file (read whole by
+    :func:`infantpose.images.read_image`: a truncated file is an error, never grey rows)."""
     if isinstance(frame, np.ndarray):
         return frame
     if isinstance(frame, Frame):
@@ -76,10 +78,7 @@ def load_frame_image(frame: Frame | np.ndarray | str | os.PathLike) -> np.ndarra
         if frame.path is None:
             raise ValueError(f"frame {frame.index} has neither image nor path")
         frame = frame.path
-    bgr = cv2.imread(os.fspath(frame), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise OSError(f"cannot read image {frame}: missing file or not an image OpenCV can decode")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return read_image(frame, mode="RGB")  # raises ImageReadError (an OSError) naming the file
 
 
 # --------------------------------------------------------------------------- reading

@@ -32,6 +32,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from ..data.coco import CocoKeypoints
+from ..images import ImageReadError, read_image
 from ..keypoints import COCO17
 from .heatmaps import gaussian_targets
 from .transforms import (
@@ -70,21 +71,11 @@ class ImageDecodeError(OSError):
 
 
 def _read_bgr(path: os.PathLike | str) -> np.ndarray:
-    if cv2 is not None:
-        image = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ImageDecodeError(
-                f"cannot decode image {path}: the file is missing, empty or not an image "
-                "OpenCV can read; re-export it, or remove its record from the annotation file"
-            )
-        return image
-    from PIL import Image  # pragma: no cover
-
-    try:  # pragma: no cover
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))[..., ::-1].copy()
-    except (OSError, ValueError) as error:  # pragma: no cover
-        raise ImageDecodeError(f"cannot decode image {path}: {error}") from error
+    # The package's one image reader: a truncated file is an error, never grey rows.
+    try:
+        return read_image(path, mode="BGR")
+    except ImageReadError as error:
+        raise ImageDecodeError(str(error)) from None
 
 
 class PoseDataset(Dataset):

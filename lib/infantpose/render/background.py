@@ -68,10 +68,9 @@ def natural_photo_paths() -> dict[str, Path]:
 
 @functools.lru_cache(maxsize=8)
 def _load_photo(path: str) -> np.ndarray:
-    from PIL import Image
+    from ..images import read_image
 
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return read_image(path, mode="RGB")
 
 
 def _grid(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:

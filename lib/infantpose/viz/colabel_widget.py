@@ -52,9 +52,11 @@ def _image_or_blank(session: LabelingSession, i: int) -> tuple[np.ndarray, str]:
     record = session.images[i]
     try:
         return session.load_image(i), ""
-    except OSError:
+    except OSError:  # missing or damaged (images.read_image): say which, label on a blank canvas
         blank = np.full((record["height"], record["width"], 3), 200, np.uint8)
-        return blank, f" (image file not found: {session.image_path(i)})"
+        path = session.image_path(i)
+        problem = "cannot be decoded (truncated or damaged)" if path.is_file() else "not found"
+        return blank, f" (image file {problem}: {path})"
 
 
 def _skeleton_xy(
