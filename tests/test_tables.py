@@ -45,3 +45,30 @@ def test_paper_beside_labels_both_sources():
     assert table.columns[0] == ("paper (SyRIP)", "")
     assert table.loc["FiDIP", ("paper (SyRIP)", "")] == 90.8
     assert ("ours (embedded)", "ap") in table.columns
+
+
+def test_paired_verdict_pairs_by_seed_and_reads_the_interval():
+    from infantpose.tables import paired_verdict
+
+    rows = []
+    for seed, (x, y, z) in enumerate([(50.0, 60.0, 50.5), (70.0, 81.0, 69.0), (40.0, 49.0, 40.2)]):
+        rows += [
+            {"name": "x", "seed": seed, "mm": x},
+            {"name": "y", "seed": seed, "mm": y},
+            {"name": "z", "seed": seed, "mm": z},
+        ]
+    # Seeds move x and y together by 30 mm, but y is 9-11 mm worse in every seed: pairing sees it.
+    lower = paired_verdict(rows, "x", "y", "mm", higher_is_better=False)
+    assert lower["verdict"] == "x better" and lower["n"] == 3
+    assert lower["estimate"] == pytest.approx(-10.0)
+    diff = np.array([-10.0, -11.0, -9.0])
+    half = stats.t.ppf(0.975, 2) * diff.std(ddof=1) / np.sqrt(3)
+    assert lower["low"] == pytest.approx(-10.0 - half) and lower["high"] == pytest.approx(
+        -10.0 + half
+    )
+    assert paired_verdict(rows, "x", "y", "mm", higher_is_better=True)["verdict"] == "y better"
+    assert paired_verdict(rows, "x", "z", "mm")["verdict"] == "no difference the seeds can show"
+    one = paired_verdict(rows[:3], "x", "y", "mm")
+    assert one["verdict"] == "one seed, no interval" and one["n"] == 1
+    with pytest.raises(KeyError, match="no rows with name = 'w'"):
+        paired_verdict(rows, "x", "w", "mm")

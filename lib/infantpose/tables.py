@@ -3,7 +3,9 @@
 Chapters train each configuration with several seeds and report the mean with a 95 % Student-t
 interval (:func:`infantpose.metrics.mean_ci`). :func:`seed_table` does that for a list of
 result rows (one per configuration × seed); :func:`paper_beside` puts a paper's numbers next
-to ours with both sources named in the column headers.
+to ours with both sources named in the column headers; :func:`paired_verdict` says whether
+one configuration beats another from their differences paired by seed, so that every
+"better", "worse" or "no difference" in a chapter is computed, never written in advance.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pandas as pd
 
 from .metrics import mean_ci
 
-__all__ = ["format_mean_ci", "paper_beside", "seed_table"]
+__all__ = ["format_mean_ci", "paired_verdict", "paper_beside", "seed_table"]
 
 
 def format_mean_ci(values: Sequence[float], digits: int = 1, confidence: float = 0.95) -> str:
@@ -73,3 +75,52 @@ def paper_beside(
     column = pd.Series({index: paper.get(index, "–") for index in table.index}, dtype=object)
     table.insert(0, (paper_label, ""), column)
     return table
+
+
+def paired_verdict(
+    rows: Sequence[Mapping[str, Any]] | pd.DataFrame,
+    a: Any,
+    b: Any,
+    metric: str,
+    *,
+    by: str = "name",
+    seed_column: str = "seed",
+    higher_is_better: bool = True,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """``a − b`` on ``metric``, paired by seed, with its Student-t interval and a verdict.
+
+    ``rows`` hold one line per configuration (column ``by``) and seed; only seeds that ran
+    both enter. The verdict is ``"<a> better"`` or ``"<b> better"`` when the interval of the
+    difference excludes zero (in the direction ``higher_is_better`` says), ``"no difference
+    the seeds can show"`` when it straddles zero, and ``"one seed, no interval"`` with fewer
+    than 2 paired seeds. Returns estimate, low, high, n (paired seeds) and verdict.
+    """
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    missing = [c for c in (by, seed_column, metric) if c not in frame.columns]
+    if missing:
+        raise KeyError(f"paired_verdict: rows have no column(s) {missing}; they have {list(frame)}")
+    wide = frame.pivot_table(index=seed_column, columns=by, values=metric, aggfunc="mean")
+    for name in (a, b):
+        if name not in wide.columns:
+            raise KeyError(f"paired_verdict: no rows with {by} = {name!r}; there are {list(wide)}")
+    difference = (wide[a] - wide[b]).dropna().to_numpy()
+    out: dict[str, Any] = {"a": a, "b": b, "metric": metric, "n": len(difference)}
+    if len(difference) < 2:
+        estimate = float(difference.mean()) if len(difference) else float("nan")
+        return {
+            **out,
+            "estimate": estimate,
+            "low": float("nan"),
+            "high": float("nan"),
+            "verdict": "one seed, no interval",
+        }
+    ci = mean_ci(difference, confidence=confidence)
+    sign = 1.0 if higher_is_better else -1.0
+    if sign * ci.low > 0 and sign * ci.high > 0:
+        verdict = f"{a} better"
+    elif sign * ci.low < 0 and sign * ci.high < 0:
+        verdict = f"{b} better"
+    else:
+        verdict = "no difference the seeds can show"
+    return {**out, "estimate": ci.estimate, "low": ci.low, "high": ci.high, "verdict": verdict}
