@@ -8,6 +8,8 @@ Modules, one job each:
 * :mod:`.dataset` COCO annotations → training samples;
 * :mod:`.config` ``TrainConfig``; :mod:`.train` adult model, stages I/II, fine-tuning, resume;
   :mod:`.prestage` classifier pre-training;
+* :mod:`.distributed` several processes under ``torchrun`` (DDP); ``python -m infantpose.pose2d``
+  trains from the command line;
 * :mod:`.evaluate` predictions and COCO AP; :mod:`.checkpoints` our checkpoints and published
   Microsoft/mmpose weights; :mod:`.experiment` one table row, end to end.
 """
@@ -21,7 +23,7 @@ from .checkpoints import (
     load_published,
     save_checkpoint,
 )
-from .config import PAPER_FROZEN, TrainConfig, cpu_config
+from .config import PAPER_FROZEN, SELECTION, TrainConfig, cpu_config, recipe_config
 from .dataset import BalancedBatchSampler, ImageDecodeError, PoseDataset, TensorSamples, preload
 from .domain import DomainClassifier, GradientReversal, domain_loss, grad_reverse
 from .evaluate import Evaluation, Predictions, evaluate, instance_oks, predict
@@ -30,11 +32,13 @@ from .experiment import (
     ExperimentSpec,
     FidipData,
     adult_fingerprint,
+    book_adult_model,
     cached_adult_model,
     run_experiment,
     split_validation,
 )
 from .heatmaps import (
+    HeatmapCodec,
     decode_heatmaps,
     final_predictions,
     flip_back,
@@ -49,6 +53,7 @@ from .transforms import AugmentConfig, box_to_center_scale, get_affine_transform
 
 __all__ = [
     "PAPER_FROZEN",
+    "SELECTION",
     "TABLE_ROWS",
     "AugmentConfig",
     "BalancedBatchSampler",
@@ -59,6 +64,7 @@ __all__ = [
     "FidipData",
     "FitResult",
     "GradientReversal",
+    "HeatmapCodec",
     "ImageDecodeError",
     "JointsMSELoss",
     "PoseDataset",
@@ -68,6 +74,7 @@ __all__ = [
     "TensorSamples",
     "TrainConfig",
     "adult_fingerprint",
+    "book_adult_model",
     "box_to_center_scale",
     "build_pose_resnet",
     "cached_adult_model",
@@ -91,6 +98,7 @@ __all__ = [
     "predict",
     "preload",
     "pretrain_classifier",
+    "recipe_config",
     "run_experiment",
     "save_checkpoint",
     "set_train_mode",

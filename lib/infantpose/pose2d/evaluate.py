@@ -1,8 +1,10 @@
 """Predict keypoints with ground-truth boxes and score them with COCO AP.
 
-As the reference evaluation (anchors §1.5): crops from GT boxes, optional flip test (mirrored
-heatmaps with the one-pixel shift), decoding with the quarter offset (or DARK), mapping back to
-image pixels. A result's score is the mean confidence of joints above ``in_vis_threshold``
+As the reference evaluation (FiDIP's Pose-ResNet code): crops from GT boxes, then the model's
+:class:`~infantpose.pose2d.heatmaps.HeatmapCodec` — optional flip test (mirrored heatmaps,
+shifted), decoding (quarter offset, DARK or argmax) — and a mapping back to image pixels. The
+codec is the one the model was trained with (``model.codec``, set by
+:func:`~infantpose.pose2d.train.fit`) unless one is passed. A result's score is the mean confidence of joints above ``in_vis_threshold``
 (0.2) times the box score (1 for GT boxes). AP comes from :func:`infantpose.metrics.keypoint_ap`
 (pycocotools). :class:`Predictions` also keeps pooled layer-4 features (for t-SNE) and the
 per-annotation keypoints (for overlays); :func:`instance_oks` scores each prediction against its
@@ -22,7 +24,7 @@ from ..data.coco import CocoKeypoints
 from ..keypoints import COCO17
 from ..metrics import KeypointAP, keypoint_ap, oks
 from .dataset import PoseDataset, TensorSamples
-from .heatmaps import final_predictions, flip_test_average
+from .heatmaps import HeatmapCodec, final_predictions, flip_test_average
 from .runtime import autocast_context, resolve_device
 
 __all__ = ["Evaluation", "Predictions", "eval_dataset", "evaluate", "instance_oks", "predict"]
@@ -72,8 +74,12 @@ class Predictions:
 
 @dataclass
 class Evaluation:
+    """COCO AP and the predictions behind it; ``mean_oks``: the mean per-instance OKS (it still
+    ranks models whose AP sits at the floor)."""
+
     ap: KeypointAP
     predictions: Predictions
+    mean_oks: float = float("nan")
 
 
 def eval_dataset(model: torch.nn.Module, coco: CocoKeypoints, **kwargs: Any) -> PoseDataset:
@@ -102,9 +108,7 @@ def predict(
     model: torch.nn.Module,
     data: CocoKeypoints | PoseDataset | TensorSamples,
     *,
-    flip_test: bool = False,
-    shift_heatmap: bool = True,
-    post: str | None = "quarter",
+    codec: HeatmapCodec | None = None,
     features: bool = False,
     batch_size: int = 64,
     device: str | torch.device | None = None,
@@ -114,7 +118,10 @@ def predict(
     flip_pairs=tuple(COCO17.flip_pairs),
 ) -> Predictions:
     """Keypoints of every annotation in ``data`` (a COCO set, a :class:`PoseDataset` without
-    augmentation, or its :func:`~infantpose.pose2d.dataset.preload`)."""
+    augmentation, or its :func:`~infantpose.pose2d.dataset.preload`). ``codec``: the flip test
+    and decoding; by default the one the model was trained with (``model.codec``), else the
+    reference's."""
+    codec = codec or getattr(model, "codec", None) or HeatmapCodec()
     if isinstance(data, CocoKeypoints):
         data = eval_dataset(model, data)
     if isinstance(data, PoseDataset) and data.augment is not None:
@@ -130,13 +137,13 @@ def predict(
                 x = x.contiguous(memory_format=torch.channels_last)
             with autocast_context(device, precision):
                 heatmaps, f = model(x, return_features=True)
-                if flip_test:
+                if codec.flip_test:
                     flipped = model(x.flip(-1))
                     heatmaps = flip_test_average(
-                        heatmaps.float(), flipped.float(), flip_pairs, shift=shift_heatmap
+                        heatmaps.float(), flipped.float(), flip_pairs, shift=codec.flip_shift
                     )
             preds, maxvals = final_predictions(
-                heatmaps.float(), batch["center"].numpy(), batch["scale"].numpy(), post
+                heatmaps.float(), batch["center"].numpy(), batch["scale"].numpy(), codec.post
             )
             kp = np.concatenate([preds, maxvals[..., None]], -1)
             above = maxvals > in_vis_threshold
@@ -181,4 +188,5 @@ def evaluate(
     evaluation set of the same ``coco``, to skip re-cropping); ``kwargs`` go to :func:`predict`."""
     predictions = predict(model, coco if data is None else data, **kwargs)
     ap = keypoint_ap(coco.to_dict(copy_records=False), predictions.results())
-    return Evaluation(ap=ap, predictions=predictions)
+    mean_oks = float(np.nanmean(instance_oks(coco, predictions)))
+    return Evaluation(ap=ap, predictions=predictions, mean_oks=mean_oks)

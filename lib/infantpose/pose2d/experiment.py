@@ -23,17 +23,18 @@ import torch
 
 from ..data.coco import CocoKeypoints
 from .config import PAPER_FROZEN, TrainConfig, cpu_config
-from .evaluate import evaluate, instance_oks
+from .evaluate import evaluate
 from .model import PoseResNet
 from .prestage import pretrain_classifier
 from .runtime import seed_everything
-from .train import _RESUMABLE_CHANGES, fit, train_adult_model
+from .train import fit, resumable_changes, train_adult_model
 
 __all__ = [
     "TABLE_ROWS",
     "ExperimentSpec",
     "FidipData",
     "adult_fingerprint",
+    "book_adult_model",
     "cached_adult_model",
     "run_experiment",
     "split_validation",
@@ -164,7 +165,8 @@ def run_experiment(
     ``adult_model`` (a model or its state dict) is the starting point; when None it is trained
     here on ``data.adult_synthetic`` with ``config`` (all layers) — pass it to share it between
     rows. Returns ``ap``/``ap50``/``ap75`` (test, fractions), ``mean_oks`` (the mean of the
-    per-instance OKS that AP thresholds; it still ranks models whose AP is near zero), ``val_ap``, ``best_epoch``,
+    per-instance OKS that AP thresholds; it still ranks models whose AP is near zero),
+    ``val_ap``/``val_mean_oks`` (of the chosen epoch), ``best_epoch``,
     ``history``, ``pre_history``, ``model``, ``evaluation`` (predictions with pooled features),
     ``config``, ``spec``, ``seconds``.
     """
@@ -182,7 +184,8 @@ def run_experiment(
     model.load_state_dict(state)
     history: list[dict[str, float]] = []
     pre_history: list[dict[str, float]] = []
-    best_epoch, val_ap = -1, float("nan")
+    best_epoch, val_ap, val_oks = -1, float("nan"), float("nan")
+    model.codec = config.codec
     if spec.train_data != "none":
         classifier = None
         if spec.pre_stage:
@@ -197,20 +200,21 @@ def run_experiment(
             classifier=classifier,
             checkpoint_dir=checkpoint_dir,
         )
-        history, best_epoch, val_ap = result.history, result.best_epoch, result.best_ap
+        history, best_epoch = result.history, result.best_epoch
+        val_ap, val_oks = result.best_ap, result.best_oks
     else:
-        val_ap = evaluate(model, val, flip_test=config.flip_test, device=config.device).ap.ap
-    test = evaluate(
-        model, data.test, flip_test=config.flip_test, features=features, device=config.device
-    )
+        chosen = evaluate(model, val, codec=config.codec, device=config.device)
+        val_ap, val_oks = chosen.ap.ap, chosen.mean_oks
+    test = evaluate(model, data.test, codec=config.codec, features=features, device=config.device)
     return {
         "name": spec.name,
         "seed": seed,
         "ap": test.ap.ap,
         "ap50": test.ap.ap50,
         "ap75": test.ap.ap75,
-        "mean_oks": float(np.nanmean(instance_oks(data.test, test.predictions))),
+        "mean_oks": test.mean_oks,
         "val_ap": val_ap,
+        "val_mean_oks": val_oks,
         "best_epoch": best_epoch,
         "history": history,
         "pre_history": pre_history,
@@ -222,24 +226,49 @@ def run_experiment(
     }
 
 
-#: Fields that do not change how the adult model trains (it never uses the domain classifier,
-#: trains every layer, and may be extended by asking for more epochs): not in its fingerprint.
+#: Fields that do not change how the adult model trains (it never uses the domain classifier
+#: and trains every layer): not in its fingerprint. ``epochs`` is left out only with a constant
+#: learning rate, where asking for more epochs continues the same run.
 _NOT_ADULT_TRAINING = (
-    "epochs", "log", "num_workers", "device", "domain_adaptation", "grl_lambda", "pre_epochs",
+    "log", "num_workers", "device", "domain_adaptation", "grl_lambda", "pre_epochs",
     "pre_batch_size", "classifier_hidden", "classifier_lr", "frozen", "balanced_batches",
 )  # fmt: skip
+
+#: The modules whose code decides the adult model's weights: a change to any of them is a new
+#: model (the README promises that code changes remake what they made).
+_TRAINING_CODE = (
+    "config.py", "dataset.py", "distributed.py", "evaluate.py", "heatmaps.py", "loss.py",
+    "model.py", "runtime.py", "train.py", "transforms.py",
+)  # fmt: skip
+
+
+def _not_in_fingerprint(config: TrainConfig) -> set[str]:
+    return set(_NOT_ADULT_TRAINING) | ({"epochs"} if config.resumable_epochs else set())
+
+
+def training_code_digest() -> str:
+    """A hash of the source of the modules that train a pose model (:data:`_TRAINING_CODE`)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in _TRAINING_CODE:
+        digest.update(name.encode())
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def adult_fingerprint(
     adult: CocoKeypoints, config: TrainConfig, val_set: CocoKeypoints | None = None
 ) -> str:
-    """A hash of what defines the adult model: the training settings that affect it and the
-    image and annotation records of ``adult`` and ``val_set`` (which selects the epoch)."""
+    """A hash of what defines the adult model: every training setting that changes its weights,
+    the code that trains it (:func:`training_code_digest`), and the image and annotation
+    records of ``adult`` and ``val_set`` (which selects the epoch)."""
     import hashlib
     import json
 
-    settings = {k: v for k, v in config.to_dict().items() if k not in _NOT_ADULT_TRAINING}
-    records = [settings] + [
+    skip = _not_in_fingerprint(config)
+    settings = {k: v for k, v in config.to_dict().items() if k not in skip}
+    records = [settings, training_code_digest()] + [
         None if s is None else {"images": s.images, "annotations": s.annotations}
         for s in (adult, val_set)
     ]
@@ -255,13 +284,47 @@ def cached_adult_model(
     val_set: CocoKeypoints | None = None,
 ) -> tuple[PoseResNet, Any]:
     """:func:`train_adult_model` with its checkpoints in ``root/adult_<depth>_<fingerprint>``:
-    trained once per configuration and data, resumed after an interruption, loaded on later
-    runs; asking for more ``epochs`` continues the same run (:func:`adult_fingerprint` leaves
-    the epoch count and the settings the adult model does not use out of the hash).
+    trained once per configuration, data and training code, resumed after an interruption,
+    loaded on later runs. With a constant learning rate, asking for more ``epochs`` continues
+    the same run; with an annealed one, another length is another model.
     """
     folder = Path(root) / f"adult_{config.model.depth}_{adult_fingerprint(adult, config, val_set)}"
     # The unused settings take their defaults, so that the checkpoint resumes whatever they were.
     defaults = TrainConfig().to_dict()
-    unused = set(_NOT_ADULT_TRAINING) - _RESUMABLE_CHANGES
+    unused = _not_in_fingerprint(config) - resumable_changes(config)
     config = config.replace(**{k: defaults[k] for k in unused})
     return train_adult_model(adult, config, val_set=val_set, checkpoint_dir=folder)
+
+
+def book_adult_model(
+    config: TrainConfig,
+    *,
+    pretrain_adults: int,
+    validation_adults: int,
+    epochs: int,
+    root: str | os.PathLike | None = None,
+    progress: bool = False,
+    context: Any = None,
+) -> tuple[PoseResNet, Any]:
+    """The book's adult starting model: trained on ``pretrain_adults`` SURREAL-like adults
+    rendered with ``config.seed + 1``, its epoch chosen on chapter 02's ``validation_adults``
+    (rendered with ``config.seed``, so no image is in both), cached under
+    ``<data>/cache/pose2d`` (:func:`cached_adult_model`). Chapters 01 and 03 and
+    ``python -m infantpose.pose2d adult`` all call this, so they share one model. Under
+    ``torchrun`` (``context``) rank 0 makes the data sets while the others wait."""
+    from ..config import data_root
+    from ..data.synthetic import adult_set
+
+    def sets():
+        return (
+            adult_set("surreal", pretrain_adults, config.seed + 1, progress=progress),
+            adult_set("surreal", validation_adults, config.seed),
+        )
+
+    if context is not None and context.active:
+        if context.is_main:
+            sets()
+        context.barrier()
+    pretrain, validation = sets()
+    root = Path(root) if root is not None else data_root() / "cache" / "pose2d"
+    return cached_adult_model(pretrain, config.replace(epochs=epochs), root, val_set=validation)

@@ -8,29 +8,93 @@
   is ≤ 0), then ``post="quarter"`` (the reference: 0.25 px towards the larger neighbour) or
   ``post="dark"`` (DarkPose: blur, log, one Newton step of a second-order Taylor expansion).
 * :func:`flip_back` and :func:`flip_test_average` — heatmaps of a flipped input mirrored back,
-  left/right channels swapped and (``shift=True``, for quantised targets) shifted 1 px right,
-  as ``SHIFT_HEATMAP`` in the reference; then averaged with the unflipped heatmaps.
+  left/right channels swapped and shifted right by ``shift`` heatmap pixels (the reference's
+  ``SHIFT_HEATMAP`` moves them 1 px); then averaged with the unflipped heatmaps.
 * :func:`final_predictions` — decoded heatmap coordinates mapped back to image pixels.
+* :class:`HeatmapCodec` — the three choices above as **one setting**: the targets a model is
+  trained on, how its heatmaps are decoded and how the flip test shifts, so that training-time
+  validation, test evaluation and :func:`~infantpose.pose2d.evaluate.predict` cannot disagree.
 
-Coordinates on a heatmap are ``x_input / stride``; decoding inverts exactly that.
+Coordinates on a heatmap are ``x_input / stride``; decoding inverts exactly that. Why the flip
+shift is 0.75 at stride 4: the input is flipped as ``x → W − 1 − x``, so a joint at heatmap
+``x/4`` appears in the flipped maps at ``(W − 1 − x)/4 = W_h − 1/4 − x/4``; mirroring the maps
+back (``u → W_h − 1 − u``) puts it at ``x/4 − 3/4``. The exact correction is ``1 − 1/stride``
+pixels to the right, for quantised and unbiased targets alike; the reference's whole pixel
+over-corrects by a quarter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
+from ..config import check_keys
 from .transforms import transform_preds
 
 __all__ = [
+    "HeatmapCodec",
     "decode_heatmaps",
     "final_predictions",
     "flip_back",
     "flip_test_average",
     "gaussian_targets",
 ]
+
+_TARGETS = ("quantised", "unbiased")
+_DECODINGS = ("quarter", "dark", "argmax")
+
+
+@dataclass(frozen=True)
+class HeatmapCodec:
+    """How keypoints become heatmaps and back: one setting for training and every evaluation.
+
+    ``targets``: ``"quantised"`` (the reference: a Gaussian at the rounded centre) or
+    ``"unbiased"`` (DarkPose: at the exact centre). ``decoding``: ``"quarter"`` (argmax + 0.25 px
+    towards the larger neighbour, the reference), ``"dark"`` (DarkPose's Taylor step) or
+    ``"argmax"``. ``flip_test``: average with the mirrored prediction of the flipped input,
+    shifted right by ``flip_shift`` heatmap pixels (0.75 is exact at stride 4, see the module
+    docstring; the reference uses 1). The defaults are the reference's (FiDIP's code);
+    :meth:`precise` is the codec for small inputs, where a heatmap pixel is a large error.
+    """
+
+    targets: str = "quantised"
+    decoding: str = "quarter"
+    flip_test: bool = False
+    flip_shift: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.targets not in _TARGETS:
+            raise ValueError(f"codec targets={self.targets!r}: one of {_TARGETS}")
+        if self.decoding not in _DECODINGS:
+            raise ValueError(f"codec decoding={self.decoding!r}: one of {_DECODINGS}")
+        if not 0.0 <= float(self.flip_shift) <= 2.0:
+            raise ValueError(f"codec flip_shift={self.flip_shift}: heatmap pixels in [0, 2]")
+
+    @classmethod
+    def precise(cls) -> HeatmapCodec:
+        """Unbiased targets, DARK decoding, flip test with the exact 0.75-pixel shift."""
+        return cls("unbiased", "dark", True, 0.75)
+
+    @property
+    def unbiased(self) -> bool:
+        return self.targets == "unbiased"
+
+    @property
+    def post(self) -> str | None:
+        """The ``post`` argument of :func:`decode_heatmaps`."""
+        return None if self.decoding == "argmax" else self.decoding
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "heatmap codec") -> HeatmapCodec:
+        check_keys(d, cls, where)
+        return cls(**d)
 
 
 def gaussian_targets(
@@ -153,17 +217,28 @@ def flip_test_average(
     flipped_heatmaps: torch.Tensor,
     flip_pairs: Sequence[tuple[int, int]],
     *,
-    shift: bool = True,
+    shift: float | bool = 1.0,
 ) -> torch.Tensor:
     """Average of the heatmaps and those of the flipped input, mirrored back.
 
-    ``shift`` moves the mirrored maps one pixel right (the reference's ``SHIFT_HEATMAP``):
-    with quantised targets and ``x → W − 1 − x`` flips, the mirrored peak lands ~1 px left.
-    Use ``shift=False`` with unbiased targets/DARK.
+    ``shift`` moves the mirrored maps that many heatmap pixels right (``True`` = 1, the
+    reference's ``SHIFT_HEATMAP``); a fractional shift interpolates linearly between the two
+    neighbouring whole-pixel shifts, the first column repeated at the border.
     """
     back = flip_back(flipped_heatmaps, flip_pairs)
-    if shift:
-        back = torch.cat([back[..., :1], back[..., :-1]], dim=-1)
+    shift = float(shift)
+    whole, frac = int(np.floor(shift)), shift - np.floor(shift)
+
+    def moved(maps: torch.Tensor, k: int) -> torch.Tensor:
+        if k == 0:
+            return maps
+        return torch.cat([maps[..., :1].expand(*maps.shape[:-1], k), maps[..., :-k]], dim=-1)
+
+    back = (
+        moved(back, whole)
+        if frac == 0
+        else (1 - frac) * moved(back, whole) + frac * moved(back, whole + 1)
+    )
     return 0.5 * (heatmaps + back)
 
 

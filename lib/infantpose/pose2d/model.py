@@ -15,13 +15,14 @@ the book is trained on the adult synthetic set instead of ImageNet + COCO (:mod:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from ..compat import import_torchvision
+from ..config import check_keys
 
 __all__ = ["PoseResNet", "PoseResNetConfig", "build_pose_resnet"]
 
@@ -75,9 +76,9 @@ class PoseResNetConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PoseResNetConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+    def from_dict(cls, d: dict[str, Any], where: str = "PoseResNetConfig") -> PoseResNetConfig:
+        check_keys(d, cls, where)
+        return cls(**d)
 
 
 class PoseResNet(nn.Module):

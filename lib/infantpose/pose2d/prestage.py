@@ -19,7 +19,7 @@ from .dataset import PoseDataset
 from .domain import DomainClassifier, domain_loss
 from .model import PoseResNet
 from .runtime import autocast_context, resolve_device
-from .train import _adam, _batches, build_classifier, train_dataset
+from .train import _batches, _optimizer, build_classifier, train_dataset
 
 __all__ = ["pretrain_classifier"]
 
@@ -60,7 +60,9 @@ def pretrain_classifier(
     device = resolve_device(config.device)
     model.to(device).eval()
     classifier = (classifier or build_classifier(model, config)).to(device)
-    optimizer = _adam(classifier.parameters(), config.classifier_lr, config.weight_decay)
+    optimizer = _optimizer(
+        classifier.parameters(), config.classifier_lr, config.weight_decay, config.optimizer
+    )
     parts = [
         _Relabelled(train_dataset(coco, config, require_keypoints=False), label)
         for coco, label in ((real, 0.0), (synthetic, 1.0))

@@ -19,9 +19,16 @@ What runs (anchors §1.3, with the reference's bugs not repeated):
   statistics do not move (the reference froze by parameter index and let BN drift). Adding
   ``layer3`` gives the "update layer4 only" ablation.
 * Adam (lr 1e-3, no weight decay) for both networks, constant learning rate — the reference's
-  scheduler never stepped the pose optimizer.
-* **Model selection** on a validation set (never the test split): the best validation-AP
-  epoch is returned; without a validation set, the last epoch.
+  scheduler never stepped the pose optimizer. ``optimizer="adamw"`` with ``schedule="cosine"``
+  (linear warm-up over ``warmup_fraction`` of the steps, then a cosine anneal to 0, stepped
+  every batch) is the CPU recipe's; the classifier keeps a constant rate.
+* **Model selection** on a validation set (never the test split), by a rule declared before
+  the run (:data:`~infantpose.pose2d.config.SELECTION`): the highest validation AP, ties broken
+  by validation mean OKS, then by the later epoch; without a validation set, the last epoch.
+* **Codec**: targets, decoding and flip test come from ``config.codec`` alone, for training,
+  validation and (through ``model.codec``, set here) every later prediction.
+* **Several processes** under ``torchrun`` (:mod:`.distributed`): DDP over the pose network,
+  the global batch split over the ranks, rank 0 evaluates and writes.
 * **Checkpoints** (``checkpoint_dir/last.pt`` after every epoch, ``best.pt``): model,
   classifier, optimizers, epoch, history and RNG states, with the config. Batches are shuffled
   with a generator seeded by (seed, epoch) and augmentations are drawn per (seed, epoch,
@@ -48,8 +55,9 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from ..data.coco import CocoKeypoints
 from .checkpoints import load_checkpoint, save_checkpoint
-from .config import PAPER_FROZEN, TrainConfig, cpu_config
+from .config import PAPER_FROZEN, SELECTION, TrainConfig, cpu_config
 from .dataset import BalancedBatchSampler, PoseDataset, TensorSamples, preload
+from .distributed import DistContext, average_gradients, broadcast_buffers, from_env, shard
 from .domain import DomainClassifier, domain_loss, grad_reverse
 from .evaluate import eval_dataset, evaluate
 from .loss import joints_mse
@@ -70,19 +78,28 @@ __all__ = [
     "train_step",
 ]
 
-# Settings that may differ between an interrupted run and its resumption.
+# Settings that may differ between an interrupted run and its resumption (``epochs`` only with
+# a constant learning rate: an annealed one depends on the run's length).
 _RESUMABLE_CHANGES = {"epochs", "log", "num_workers", "device"}
+
+
+def resumable_changes(config: TrainConfig) -> set[str]:
+    """The settings that may change when ``config``'s run is resumed."""
+    return _RESUMABLE_CHANGES - (set() if config.resumable_epochs else {"epochs"})
 
 
 @dataclass
 class FitResult:
-    """``history``: one dict per epoch; ``best_epoch``/``best_ap``: the selected epoch (val AP,
-    NaN without validation); the model passed to :func:`fit` holds the selected weights."""
+    """``history``: one dict per epoch; ``best_epoch``, ``best_ap`` and ``best_oks``: the epoch
+    chosen by ``selection`` and its validation AP and mean OKS (NaN without validation); the
+    model passed to :func:`fit` holds the selected weights."""
 
     history: list[dict[str, float]]
     best_epoch: int
     best_ap: float
     classifier: DomainClassifier | None = None
+    best_oks: float = float("nan")
+    selection: str = SELECTION
 
 
 def freeze_modules(model: torch.nn.Module, names: tuple[str, ...] | list[str]) -> None:
@@ -114,7 +131,7 @@ def train_dataset(coco: CocoKeypoints, config: TrainConfig, **kwargs: Any) -> Po
         input_size=config.model.input_size,
         heatmap_size=config.model.heatmap_size,
         sigma=config.heatmap_sigma,
-        unbiased=config.unbiased_targets,
+        unbiased=config.codec.unbiased,
         augment=config.augment,
         channel_order=config.model.channel_order,
         seed=config.seed,
@@ -123,14 +140,11 @@ def train_dataset(coco: CocoKeypoints, config: TrainConfig, **kwargs: Any) -> Po
     )
 
 
-def _batches(
+def _epoch_order(
     data: Dataset, config: TrainConfig, epoch: int, batch_size: int, *, balanced: bool = False
-):
-    """Batches of ``epoch``: shuffled by (seed, epoch); a trailing single sample is dropped
-    (BatchNorm cannot train on one)."""
-    for d in getattr(data, "datasets", [data]):
-        if hasattr(d, "set_epoch"):
-            d.set_epoch(epoch)
+) -> list[list[int]]:
+    """The global batches (sample indices) of ``epoch``: shuffled by (seed, epoch); a trailing
+    single sample is dropped (BatchNorm cannot train on one)."""
     if balanced:
         sampler = BalancedBatchSampler(
             _domains(data), batch_size, seed=config.seed, drop_last=False
@@ -144,6 +158,25 @@ def _batches(
     order = [b for b in order if len(b) > 1]
     if config.max_steps_per_epoch is not None:
         order = order[: config.max_steps_per_epoch]
+    return order
+
+
+def _batches(
+    data: Dataset,
+    config: TrainConfig,
+    epoch: int,
+    batch_size: int,
+    *,
+    balanced: bool = False,
+    context: DistContext | None = None,
+):
+    """The batches of ``epoch`` this process trains on: its part of each global batch."""
+    for d in getattr(data, "datasets", [data]):
+        if hasattr(d, "set_epoch"):
+            d.set_epoch(epoch)
+    order = _epoch_order(data, config, epoch, batch_size, balanced=balanced)
+    if context is not None and context.active:
+        order = [part for part in (shard(b, context) for b in order) if len(part) > 1]
     if isinstance(data, TensorSamples):
         for b in order:
             yield data.batch(b)
@@ -172,8 +205,10 @@ def train_step(
     classifier: DomainClassifier | None = None,
     classifier_optimizer: torch.optim.Optimizer | None = None,
     scaler: torch.amp.GradScaler | None = None,
+    context: DistContext | None = None,
 ) -> dict[str, float]:
-    """One batch: the pose step, preceded by the classifier step when ``classifier`` is given."""
+    """One batch: the pose step, preceded by the classifier step when ``classifier`` is given.
+    ``model`` may be the DDP wrapper of the pose network (``context``: its ranks)."""
     device = next(model.parameters()).device
     x = batch["image"].to(device, non_blocking=True)
     if config.channels_last:
@@ -192,6 +227,7 @@ def train_step(
             logits = classifier(features.detach())
             loss_d = domain_loss(logits, domain)
         scaler.scale(loss_d).backward()
+        average_gradients(classifier, context or DistContext())
         scaler.step(classifier_optimizer)
         out["loss_domain"] = float(loss_d.detach())
         out["domain_acc"] = float(((logits.detach() > 0).float() == domain).float().mean())
@@ -231,7 +267,8 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 def _check_resumable(saved: dict[str, Any], config: TrainConfig, path: Path) -> None:
     now = config.to_dict()
-    diff = sorted(k for k in now if k not in _RESUMABLE_CHANGES and saved.get(k) != now[k])
+    free = resumable_changes(config)
+    diff = sorted(k for k in now if k not in free and saved.get(k) != now[k])
     if diff:
         raise ValueError(
             f"{path} was written with a different config ({', '.join(diff)} differ); resume with "
@@ -239,10 +276,31 @@ def _check_resumable(saved: dict[str, Any], config: TrainConfig, path: Path) -> 
         )
 
 
-def _adam(params, lr: float, weight_decay: float) -> torch.optim.Adam:
-    return torch.optim.Adam(
-        [p for p in params if p.requires_grad], lr=lr, weight_decay=weight_decay
-    )
+def _optimizer(params, lr: float, weight_decay: float, kind: str = "adam") -> torch.optim.Optimizer:
+    trainable = [p for p in params if p.requires_grad]
+    if kind == "adamw":
+        return torch.optim.AdamW(trainable, lr=lr, weight_decay=weight_decay)
+    return torch.optim.Adam(trainable, lr=lr, weight_decay=weight_decay)
+
+
+def learning_rate_factor(step: int, total: int, config: TrainConfig) -> float:
+    """The multiplier of ``config.lr`` at optimiser ``step`` of ``total``: 1 with a constant
+    schedule; else a linear warm-up over ``warmup_fraction`` of the steps, then a cosine
+    anneal to 0 at the last step."""
+    if config.schedule == "constant" or total <= 0:
+        return 1.0
+    warm = round(config.warmup_fraction * total)
+    if step < warm:
+        return (step + 1) / warm
+    progress = (step - warm) / max(1, total - warm)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def _selection_key(val_ap: float, val_oks: float, epoch: int) -> tuple[float, float, int]:
+    """The order :data:`~infantpose.pose2d.config.SELECTION` declares (NaN ranks lowest)."""
+    ap = -1.0 if val_ap != val_ap else val_ap
+    oks = -1.0 if val_oks != val_oks else val_oks
+    return (ap, oks, epoch)
 
 
 def fit(
@@ -259,17 +317,21 @@ def fit(
     """Train ``model`` on ``train_set`` (stages I/II when ``config.domain_adaptation``).
 
     ``classifier`` is the (pre-trained) domain classifier; a fresh one is built when domain
-    adaptation is on and none is given. After the call ``model`` holds the epoch with the best
-    validation AP (or the last epoch without ``val_set``). ``on_epoch_end(epoch, record)`` may
-    raise to stop the run (the checkpoint of that epoch is already written).
+    adaptation is on and none is given. After the call ``model`` holds the epoch chosen by
+    :data:`~infantpose.pose2d.config.SELECTION` on ``val_set`` (or the last epoch without one)
+    and ``model.codec`` is ``config.codec``. ``on_epoch_end(epoch, record)`` may raise to stop
+    the run (the checkpoint of that epoch is already written). Under ``torchrun`` every process
+    calls this with the same arguments (:mod:`.distributed`).
     """
     device = resolve_device(config.device)
+    context = from_env(device, config.batch_size)
     model.to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
     for p in model.parameters():  # a model frozen differently before starts from a clean slate
         p.requires_grad_(True)
     freeze_modules(model, config.frozen)
+    model.codec = config.codec
     data = train_dataset(train_set, config) if isinstance(train_set, CocoKeypoints) else train_set
     if config.domain_adaptation:
         domains = _domains(data)
@@ -282,21 +344,30 @@ def fit(
         classifier.to(device)
     else:
         classifier = None
-    optimizer = _adam(model.parameters(), config.lr, config.weight_decay)
+    optimizer = _optimizer(model.parameters(), config.lr, config.weight_decay, config.optimizer)
     classifier_optimizer = (
-        _adam(classifier.parameters(), config.classifier_lr, config.weight_decay)
+        _optimizer(
+            classifier.parameters(), config.classifier_lr, config.weight_decay, config.optimizer
+        )
         if classifier is not None
         else None
+    )
+    steps_per_epoch = len(
+        _epoch_order(data, config, 0, config.batch_size, balanced=config.balanced_batches)
+    )
+    total_steps = steps_per_epoch * config.epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: learning_rate_factor(step, total_steps, config)
     )
     scaler = torch.amp.GradScaler(
         device.type, enabled=config.precision == "fp16" and device.type == "cuda"
     )
-    val_data = eval_dataset(model, val_set, cache_images=True) if val_set is not None else None
-    if val_data is not None:
-        val_data = preload(val_data)  # crops computed once, reused every epoch
+    val_data = None
+    if val_set is not None and context.is_main:
+        val_data = preload(eval_dataset(model, val_set, cache_images=True))  # cropped once
 
     history: list[dict[str, float]] = []
-    best = {"epoch": -1, "ap": -math.inf, "model": None}
+    best: dict[str, Any] = {"epoch": -1, "ap": -math.inf, "oks": -math.inf, "model": None}
     start_epoch = 0
     last = Path(checkpoint_dir) / "last.pt" if checkpoint_dir is not None else None
     if last is not None and resume and last.exists():
@@ -308,7 +379,10 @@ def fit(
             classifier.load_state_dict(state["classifier"])
             classifier_optimizer.load_state_dict(state["classifier_optimizer"])
         scaler.load_state_dict(state["scaler"])
+        if state.get("scheduler") is not None:
+            scheduler.load_state_dict(state["scheduler"])
         history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
+        best.setdefault("oks", -math.inf)
         if start_epoch > config.epochs:
             raise ValueError(
                 f"{last} holds {start_epoch} epochs, more than the {config.epochs} asked for: ask "
@@ -316,59 +390,84 @@ def fit(
             )
         _set_rng_state(state["rng"])
 
+    trained = model
+    if context.active:
+        trained = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[context.local_rank] if device.type == "cuda" else None
+        )
     for epoch in range(start_epoch, config.epochs):
         tic = time.perf_counter()
+        trained.train()  # the DDP wrapper has a flag of its own
         set_train_mode(model, config.frozen)
         if classifier is not None:
             classifier.train()
         sums: dict[str, float] = {}
         steps = 0
         for batch in _batches(
-            data, config, epoch, config.batch_size, balanced=config.balanced_batches
+            data,
+            config,
+            epoch,
+            config.batch_size,
+            balanced=config.balanced_batches,
+            context=context,
         ):
             out = train_step(
-                model,
+                trained,
                 batch,
                 optimizer,
                 config,
                 classifier=classifier,
                 classifier_optimizer=classifier_optimizer,
                 scaler=scaler,
+                context=context,
             )
+            scheduler.step()
             for k, v in out.items():
                 sums[k] = sums.get(k, 0.0) + v
             steps += 1
         record = {"epoch": epoch, **{k: v / max(steps, 1) for k, v in sums.items()}}
-        if val_data is not None:
-            result = evaluate(
-                model,
-                val_set,
-                val_data,
-                flip_test=config.flip_test,
-                device=device,
-                precision=config.precision,
-                channels_last=config.channels_last,
-            )
-            record["val_ap"] = result.ap.ap
+        record["lr"] = optimizer.param_groups[0]["lr"]
+        broadcast_buffers(model, context)
+        if val_set is not None:
+            scores = [math.nan, math.nan]
+            if context.is_main:
+                result = evaluate(
+                    model,
+                    val_set,
+                    val_data,
+                    codec=config.codec,
+                    device=device,
+                    precision=config.precision,
+                    channels_last=config.channels_last,
+                )
+                scores = [result.ap.ap, result.mean_oks]
+            record["val_ap"], record["val_mean_oks"] = context.broadcast_scores(scores, device)
         record["seconds"] = time.perf_counter() - tic
         history.append(record)
-        score = record.get("val_ap", float(epoch))
-        score = -1.0 if score != score else score  # NaN AP (nothing matched) ranks lowest
-        if best["model"] is None or score >= best["ap"]:  # ties: the later, longer-trained epoch
-            best = {"epoch": epoch, "ap": score, "model": copy.deepcopy(model.state_dict())}
-        if config.log:
+        key = _selection_key(
+            record.get("val_ap", math.nan), record.get("val_mean_oks", math.nan), epoch
+        )
+        if best["model"] is None or key >= _selection_key(best["ap"], best["oks"], best["epoch"]):
+            best = {
+                "epoch": epoch,
+                "ap": key[0],
+                "oks": key[1],
+                "model": copy.deepcopy(model.state_dict()),
+            }
+        if config.log and context.is_main:
             print(
                 f"epoch {epoch + 1}/{config.epochs}  "
                 + "  ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch"),
                 flush=True,
             )
-        if last is not None:
+        if last is not None and context.is_main:
             payload = {
                 "kind": "pose2d.fit",
                 "config": config.to_dict(),
                 "epoch": epoch,
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
                 "classifier": None if classifier is None else classifier.state_dict(),
                 "classifier_optimizer": None
                 if classifier_optimizer is None
@@ -389,12 +488,19 @@ def fit(
                     },
                 )
             save_checkpoint(last, payload)
+        context.barrier()  # no rank reads a checkpoint before rank 0 has written it
         if on_epoch_end is not None:
             on_epoch_end(epoch, record)
     if best["model"] is not None:
         model.load_state_dict(best["model"])
-    best_ap = best["ap"] if val_data is not None else float("nan")
-    return FitResult(history, int(best["epoch"]), float(best_ap), classifier)
+    validated = val_set is not None
+    return FitResult(
+        history,
+        int(best["epoch"]),
+        float(best["ap"]) if validated else math.nan,
+        classifier,
+        best_oks=float(best["oks"]) if validated else math.nan,
+    )
 
 
 def train_adult_model(

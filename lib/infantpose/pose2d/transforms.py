@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..config import check_keys
+
 try:  # OpenCV is ~10× faster; the numpy path keeps the package usable without it
     import cv2
 except ImportError:  # pragma: no cover
@@ -195,6 +197,11 @@ class AugmentConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "AugmentConfig") -> AugmentConfig:
+        check_keys(d, cls, where)
+        return cls(**d)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,140 @@
+"""Train a Pose-ResNet from the command line, in one process or several under ``torchrun``.
+
+    python -m infantpose.pose2d fit --train ANN.json --images DIR --out DIR [--val ANN.json]
+    python -m infantpose.pose2d adult --profile paper
+
+``fit`` trains on any COCO keypoint file (the recipe ``cpu`` or ``paper``, changed by a JSON
+file of :class:`~infantpose.pose2d.config.TrainConfig` fields) and writes ``last.pt``,
+``best.pt`` and ``fit.json`` (history, chosen epoch, selection rule) into ``--out``. ``adult``
+makes chapter 03's adult starting model for a profile, into the same cache the chapter reads,
+so a long run can go to a GPU machine or several processes before the book is built.
+
+Several processes (PyTorch DDP; gloo on CPU, NCCL on GPU; ``batch_size`` is the global batch)::
+
+    torchrun --standalone --nproc_per_node=1 -m infantpose.pose2d adult --profile paper   # one GPU
+    torchrun --standalone --nproc_per_node=4 -m infantpose.pose2d adult --profile paper   # four
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..config import ConfigError
+from ..io import atomic_path
+
+RECIPES = ("cpu", "paper")
+
+
+def _config(recipe: str, changes_file: str | None, **overrides):
+    from .config import recipe_config
+
+    changes = {}
+    if changes_file:
+        try:
+            changes = json.loads(Path(changes_file).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise ConfigError(f"{changes_file}: cannot read the config changes ({error})") from None
+        if not isinstance(changes, dict):
+            raise ConfigError(f"{changes_file}: expected a JSON object of TrainConfig fields")
+    return recipe_config(recipe, **{**changes, **overrides})
+
+
+def _fit(args: argparse.Namespace) -> None:
+    from ..data.coco import read_coco
+    from .checkpoints import load_model
+    from .distributed import from_env
+    from .model import PoseResNet
+    from .runtime import resolve_device, seed_everything
+    from .train import fit
+
+    config = _config(args.recipe, args.config, **({"device": args.device} if args.device else {}))
+    train = read_coco(args.train, args.images)
+    val = read_coco(args.val, args.val_images or args.images) if args.val else None
+    context = from_env(resolve_device(config.device), config.batch_size)
+    seed_everything(config.seed)
+    model = PoseResNet(config.model)
+    if args.init:
+        model.load_state_dict(load_model(args.init).state_dict())
+    out = Path(args.out)
+    result = fit(model, train, config, val_set=val, checkpoint_dir=out)
+    if context.is_main:
+        summary = {
+            "best_epoch": result.best_epoch,
+            "best_val_ap": result.best_ap,
+            "best_val_mean_oks": result.best_oks,
+            "selection": result.selection,
+            "processes": context.world_size,
+            "history": result.history,
+            "config": config.to_dict(),
+        }
+        with atomic_path(out / "fit.json") as tmp:
+            Path(tmp).write_text(json.dumps(summary, indent=1), encoding="utf-8")
+        print(
+            f"best epoch {result.best_epoch + 1}: validation AP {result.best_ap:.4f}; wrote {out}"
+        )
+
+
+def _adult(args: argparse.Namespace) -> None:
+    from .. import config as project
+    from .distributed import from_env
+    from .experiment import book_adult_model
+    from .runtime import resolve_device
+
+    profile = project.load_profile(args.profile)
+    p = profile.parameters_for("03-fidip-training")
+    config = _config(
+        p.get("train_config", "cpu"),
+        args.config,
+        device=args.device or p.get("device", "cpu"),
+        **({"batch_size": p["batch_size"]} if "batch_size" in p else {}),
+        **({"model": {"input_size": tuple(p["input_size"])}} if "input_size" in p else {}),
+    ).replace(seed=p.get("seed", 0))
+    context = from_env(resolve_device(config.device), config.batch_size)
+    _, result = book_adult_model(
+        config,
+        pretrain_adults=p["pretrain_adults"],
+        validation_adults=p["num_adults"],
+        epochs=p["adult_epochs"],
+        context=context,
+    )
+    if context.is_main:
+        print(
+            f"adult model: {len(result.history)} epochs, best validation AP {result.best_ap:.4f} "
+            f"at epoch {result.best_epoch + 1} ({result.selection})"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infantpose.pose2d", description=__doc__.split("\n")[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    fit = sub.add_parser("fit", help="train on a COCO keypoint file")
+    fit.add_argument("--train", required=True, help="COCO keypoint JSON to train on")
+    fit.add_argument("--images", required=True, help="folder of the training images")
+    fit.add_argument(
+        "--val", help="COCO keypoint JSON that selects the epoch (never the test split)"
+    )
+    fit.add_argument("--val-images", help="folder of the validation images (default: --images)")
+    fit.add_argument("--out", required=True, help="folder for last.pt, best.pt and fit.json")
+    fit.add_argument("--init", help="one of our checkpoints to start from (best.pt of a run)")
+    adult = sub.add_parser("adult", help="chapter 03's adult starting model for a profile")
+    adult.add_argument("--profile", default="default", help="smoke, default, paper or a YAML path")
+    fit.add_argument("--recipe", choices=RECIPES, default="cpu", help="the base config")
+    for command in (fit, adult):
+        command.add_argument("--config", help="JSON object of TrainConfig fields to change")
+        command.add_argument("--device", help="cpu, cuda or auto (default: the config's)")
+    args = parser.parse_args(argv)
+    try:
+        (_fit if args.command == "fit" else _adult)(args)
+    except (ConfigError, FileNotFoundError, ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
