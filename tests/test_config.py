@@ -68,6 +68,45 @@ def test_chapter_parameters_override_shared_ones(tmp_path):
         (lambda t: t + "epochs: 3\n", "unknown field"),
         (lambda t: t.replace("{budget_s: 10, ", "{budget: 10, "), "notebooks.00-measuring-pose"),
         (lambda t: t.replace("name: tiny", "name: [tiny"), "not valid YAML"),
+        (lambda t: t + "parameter: {}\n", r"`parameter` \(did you mean `parameters`\?\)"),
+        (
+            lambda t: t + "paths: {syrp: /data/SyRIP}\n",
+            r"paths: .*`syrp` \(did you mean `syrip`\?\)",
+        ),
+        (lambda t: t + "paths: {syrip: 3}\n", r"`paths.syrip` must be a folder path or null"),
+        (lambda t: t + "paths: [syrip]\n", "field `paths` must map"),
+        (
+            lambda t: t.replace("book_budget_s: 60", "book_budget_s: 0"),
+            r"`book_budget_s` must be > 0",
+        ),
+        (
+            lambda t: t.replace("cell_timeout_s: 20", "cell_timeout_s: -5"),
+            r"`cell_timeout_s` must be > 0",
+        ),
+        (
+            lambda t: t.replace("cell_timeout_s: 20", "cell_timeout_s: .inf"),
+            r"`cell_timeout_s` must be > 0",
+        ),
+        (
+            lambda t: t.replace("{budget_s: 10, ", "{budget_s: 0, "),
+            r"notebooks.00-measuring-pose: .*`budget_s` must be > 0",
+        ),
+        (
+            lambda t: t.replace("device: cpu\n", "device: gpu\n", 1),
+            r"field `device` is 'gpu'; use cpu, cuda, cuda:N or auto",
+        ),
+        (
+            lambda t: t.replace("device: cpu\n", "device: cuda:x\n", 1),
+            r"field `device` is 'cuda:x'",
+        ),
+        (
+            lambda t: t.replace("{seed: 0, device: cpu}", "{seed: 0, device: CUDA}"),
+            r"`parameters.device` is 'CUDA'",
+        ),
+        (
+            lambda t: t.replace("{budget_s: 10, ", "{budget_s: 10, parametres: {}, "),
+            r"`parametres` \(did you mean `parameters`\?\)",
+        ),
     ],
 )
 def test_bad_profiles_name_the_file_and_the_field(tmp_path, edit, message):
@@ -105,3 +144,55 @@ def test_default_paths_are_under_the_checkout(monkeypatch):
     assert project_root() == ROOT
     assert data_root() == ROOT / "data"
     assert runs_root() == ROOT / "runs"
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda", "cuda:1", "auto"])
+def test_well_formed_devices_load(tmp_path, device):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(VALID.replace("device: cpu\n", f"device: {device}\n", 1))
+    assert load_profile(path).device == device
+
+
+def test_real_data_without_any_dataset_path_is_an_error(tmp_path):
+    path = tmp_path / "real.yaml"
+    path.write_text(VALID.replace("data: embedded", "data: real"))
+    profile = load_profile(path)  # loads (the shipped paper profile is a template) ...
+    with pytest.raises(
+        ConfigError, match=r"real\.yaml: `data: real` but no dataset .*`paths.syrip:`"
+    ):
+        profile.check_data()  # ... but cannot be run
+    path.write_text(VALID.replace("data: embedded", "data: real") + "paths: {syrip: /x}\n")
+    load_profile(path).check_data()
+    load_profile(_valid_profile(tmp_path)).check_data()  # embedded data needs no path
+
+
+def _valid_profile(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(VALID)
+    return path
+
+
+def test_roots_outside_a_checkout_follow_the_installed_project(tmp_path, monkeypatch):
+    # The package is installed from this checkout: run elsewhere, data stays in the project.
+    monkeypatch.delenv("INFANTPOSE_DATA", raising=False)
+    monkeypatch.delenv("INFANTPOSE_RUNS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert project_root() == ROOT
+    assert data_root() == ROOT / "data" and runs_root() == ROOT / "runs"
+
+
+def test_roots_without_any_project_ask_for_the_environment_variables(tmp_path, monkeypatch):
+    import infantpose.config as config
+
+    monkeypatch.delenv("INFANTPOSE_DATA", raising=False)
+    monkeypatch.delenv("INFANTPOSE_RUNS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        config, "__file__", str(tmp_path / "site-packages" / "infantpose" / "config.py")
+    )
+    with pytest.raises(ConfigError, match=r"no project checkout .*set INFANTPOSE_DATA"):
+        data_root()
+    with pytest.raises(ConfigError, match=r"set INFANTPOSE_RUNS"):
+        runs_root()
+    monkeypatch.setenv("INFANTPOSE_DATA", str(tmp_path / "d"))
+    assert data_root() == tmp_path / "d"

@@ -7,12 +7,22 @@ notebooks contain no ``if CI`` branches.
 
 Paths: the data root is ``$INFANTPOSE_DATA`` (default ``<project>/data``) and the
 runs root ``$INFANTPOSE_RUNS`` (default ``<project>/runs``); every artifact lives
-under one of them, with its config and a ``metrics.json`` beside it.
+under one of them, with its config and a ``metrics.json`` beside it. The project is the
+checkout above the working directory, else the one the package is installed from; with
+neither, the environment variables are required (never folders in whatever directory
+a command happens to run in).
+
+A profile is checked as it loads: unknown keys (also under ``paths:`` and each chapter)
+are errors with the closest known name, budgets must be positive, ``device`` must be
+``cpu``, ``cuda``, ``cuda:N`` or ``auto``. :meth:`Profile.check_data` (run before any
+chapter) refuses ``data: real`` without any dataset path.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -21,6 +31,22 @@ import yaml
 
 PROFILE_NAMES = ("smoke", "default", "paper")
 DATA_KINDS = ("embedded", "real")
+
+#: What a profile's ``paths:`` may name: the real datasets, then licence-gated files.
+DATASET_PATHS = {
+    "syrip": "SyRIP root (annotations/, images/)",
+    "minirgbd": "MINI-RGBD_web root (01/ … 12/)",
+    "surreal": "SURREAL root",
+    "coco": "COCO root (annotations/, train2017/, val2017/)",
+}
+MODEL_PATHS = {
+    "smil_model": "smil_web.pkl from the SMIL authors",
+    "pose_resnet_coco": "a COCO Pose-ResNet checkpoint (Microsoft .pth.tar or mmpose .pth)",
+}
+PATH_KEYS = (*DATASET_PATHS, *MODEL_PATHS)
+
+#: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when available).
+DEVICE_PATTERN = re.compile(r"cpu|cuda(:\d+)?|auto")
 
 
 class ConfigError(ValueError):
@@ -90,27 +116,58 @@ class Profile:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def check_data(self) -> None:
+        """Refuse ``data: real`` without any dataset path (it would run the stand-in)."""
+        if self.data == "real" and not any(self.paths.get(key) for key in DATASET_PATHS):
+            raise ConfigError(
+                f"{self.source}: `data: real` but no dataset is configured under `paths:` "
+                f"({', '.join(DATASET_PATHS)} are all unset); set `paths.syrip:` to your SyRIP "
+                "folder (and the others you have), or use `data: embedded` for the rendered "
+                "stand-in"
+            )
 
-def project_root(start: str | os.PathLike | None = None) -> Path:
-    """The checkout holding ``pyproject.toml`` and ``configs/``, searched upwards from ``start``.
 
-    Falls back to the current directory when run outside a checkout.
-    """
-    here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
+def _checkout_above(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
         if (folder / "pyproject.toml").is_file() and (folder / "configs").is_dir():
             return folder
-    return Path.cwd().resolve()
+    return None
+
+
+def project_root(start: str | os.PathLike | None = None) -> Path:
+    """The checkout holding ``pyproject.toml`` and ``configs/``: searched upwards from ``start``
+    (default: the working directory), then from where the package is installed (an editable
+    install lives in the checkout). Raises :class:`ConfigError` when there is none.
+    """
+    here = Path(start or Path.cwd()).resolve()
+    installed = Path(__file__).resolve().parent
+    found = _checkout_above(here) or _checkout_above(installed)
+    if found is None:
+        raise ConfigError(
+            f"no project checkout (a folder with pyproject.toml and configs/) above {here} or "
+            f"the installed package {installed}; run from the Infant Pose Book checkout, or "
+            "set INFANTPOSE_DATA and INFANTPOSE_RUNS to the folders for datasets and runs"
+        )
+    return found
+
+
+def _root(variable: str, folder: str) -> Path:
+    if os.environ.get(variable):
+        return Path(os.environ[variable]).expanduser().resolve()
+    try:
+        return (project_root() / folder).resolve()
+    except ConfigError as error:
+        raise ConfigError(f"{error} (set {variable} for the {folder} root)") from None
 
 
 def data_root() -> Path:
     """Where datasets are made or found: ``$INFANTPOSE_DATA`` or ``<project>/data``."""
-    return Path(os.environ.get("INFANTPOSE_DATA") or project_root() / "data").resolve()
+    return _root("INFANTPOSE_DATA", "data")
 
 
 def runs_root() -> Path:
     """Where runs write checkpoints and metrics: ``$INFANTPOSE_RUNS`` or ``<project>/runs``."""
-    return Path(os.environ.get("INFANTPOSE_RUNS") or project_root() / "runs").resolve()
+    return _root("INFANTPOSE_RUNS", "runs")
 
 
 def run_dir(profile: str, notebook: str) -> Path:
@@ -136,6 +193,21 @@ def _require(mapping: dict, key: str, kind: type | tuple[type, ...], where: str,
     return value
 
 
+def _positive(mapping: dict, key: str, where: str, hint: str) -> float:
+    value = float(_require(mapping, key, (int, float), where, hint))
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{where}: field `{key}` must be > 0 (and finite), got {value!r}; {hint}")
+    return value
+
+
+def _device(value: Any, field_name: str, where: str) -> str:
+    if not isinstance(value, str) or not DEVICE_PATTERN.fullmatch(value):
+        raise ConfigError(
+            f"{where}: field `{field_name}` is {value!r}; use cpu, cuda, cuda:N or auto"
+        )
+    return value
+
+
 def load_profile(name_or_path: str | os.PathLike) -> Profile:
     """Read and validate a profile; errors name the file and the field."""
     path = profile_path(name_or_path)
@@ -151,12 +223,8 @@ def load_profile(name_or_path: str | os.PathLike) -> Profile:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of fields at the top level")
     where = str(path)
-    known = {f.name for f in fields(Profile)} - {"source"}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {unknown}; allowed: {sorted(known)}")
+    check_keys(raw, {f.name for f in fields(Profile)} - {"source"}, where)
 
-    number = (int, float)
     data = _require(raw, "data", str, where, f"one of {DATA_KINDS}")
     if data not in DATA_KINDS:
         raise ConfigError(f"{where}: field `data` is {data!r}; use one of {DATA_KINDS}")
@@ -166,10 +234,8 @@ def load_profile(name_or_path: str | os.PathLike) -> Profile:
         at = f"{where}: notebooks.{notebook}"
         if not isinstance(spec, dict):
             raise ConfigError(f"{at}: expected a mapping with `budget_s` and optional `parameters`")
-        extra = sorted(set(spec) - {"budget_s", "parameters"})
-        if extra:
-            raise ConfigError(f"{at}: unknown field(s) {extra}; allowed: budget_s, parameters")
-        budget = _require(spec, "budget_s", number, at, "the chapter's time budget in seconds")
+        check_keys(spec, ("budget_s", "parameters"), at)
+        budget = _positive(spec, "budget_s", at, "the chapter's time budget in seconds")
         params = spec.get("parameters") or {}
         if not isinstance(params, dict):
             raise ConfigError(f"{at}.parameters: expected a mapping of parameter names to literals")
@@ -178,21 +244,32 @@ def load_profile(name_or_path: str | os.PathLike) -> Profile:
     paths = raw.get("paths") or {}
     if not isinstance(paths, dict):
         raise ConfigError(f"{where}: field `paths` must map dataset/model names to paths")
+    check_keys(paths, PATH_KEYS, f"{where}: paths")
+    for key, value in paths.items():
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(
+                f"{where}: `paths.{key}` must be a folder path or null, got {value!r} "
+                f"({DATASET_PATHS.get(key) or MODEL_PATHS[key]})"
+            )
+    parameters = raw.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise ConfigError(f"{where}: field `parameters` must map parameter names to literals")
+    if "device" in parameters:
+        _device(parameters["device"], "parameters.device", where)
+    for notebook, spec in chapters.items():
+        if "device" in spec.parameters:
+            _device(spec.parameters["device"], f"notebooks.{notebook}.parameters.device", where)
     return Profile(
         name=_require(raw, "name", str, where, "the profile's short name"),
         description=_require(raw, "description", str, where, "one line saying what it is for"),
         data=data,
-        device=_require(raw, "device", str, where, "cpu, cuda or auto"),
-        book_budget_s=float(
-            _require(raw, "book_budget_s", number, where, "seconds for the whole book")
+        device=_device(_require(raw, "device", str, where, "cpu, cuda or auto"), "device", where),
+        book_budget_s=_positive(raw, "book_budget_s", where, "seconds for the whole book"),
+        notebook_timeout_s=_positive(
+            raw, "notebook_timeout_s", where, "seconds before a chapter is stopped"
         ),
-        notebook_timeout_s=float(
-            _require(
-                raw, "notebook_timeout_s", number, where, "seconds before a chapter is stopped"
-            )
-        ),
-        cell_timeout_s=float(_require(raw, "cell_timeout_s", number, where, "seconds per cell")),
-        parameters=dict(raw.get("parameters") or {}),
+        cell_timeout_s=_positive(raw, "cell_timeout_s", where, "seconds per cell"),
+        parameters=dict(parameters),
         notebooks=chapters,
         paths={str(k): (None if v is None else str(v)) for k, v in paths.items()},
         source=where,
