@@ -183,6 +183,99 @@ def test_a_chapter_over_its_time_limit_is_stopped(tmp_path, runs):
         run_chapter("00-demo", profile, root=root, log_dir=tmp_path)
 
 
+# ------------------------------------------------------------ stopping: no orphaned kernel
+
+
+def _driver(root: Path, runs: Path, *args: str):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "INFANTPOSE_RUNS": str(runs), "INFANTPOSE_DATA": str(runs.parent / "d")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "infantpose.book", *args],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_stopping_the_driver_stops_papermill_its_kernel_and_their_children(tmp_path, runs, signame):
+    import os
+    import signal
+    import time
+
+    from infantpose.book.run import _alive
+
+    pids_file = tmp_path / "pids"
+    body = _cell(
+        "import os, pathlib, subprocess, time\n"
+        "child = subprocess.Popen(['sleep', '300'])  # like a DataLoader worker\n"
+        f"pathlib.Path({str(pids_file)!r}).write_text(f'{{os.getppid()}} {{os.getpid()}} {{child.pid}}')\n"
+        "time.sleep(300)"
+    )
+    root, _ = _scratch_project(tmp_path / "p", body, notebook_timeout_s=300)
+    (root / "notebooks" / "00-demo.md").rename(root / "notebooks" / f"{CHAPTERS[0]}.md")
+    profile = root / "configs" / "t.yaml"
+    profile.write_text(profile.read_text().replace("00-demo", CHAPTERS[0]))
+    driver = _driver(root, runs, "run", "--profile", "t", "--only", CHAPTERS[0])
+    pids: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not pids_file.exists() or len(pids_file.read_text().split()) < 3:
+            assert driver.poll() is None, driver.communicate()
+            assert time.monotonic() < deadline, "the chapter never started"
+            time.sleep(0.2)
+        pids = [int(p) for p in pids_file.read_text().split()]  # papermill, kernel, child
+        os.kill(driver.pid, getattr(signal, signame))  # what Ctrl-C or `kill` does to it
+        _, stderr = driver.communicate(timeout=60)
+        signum = getattr(signal, signame)
+        assert driver.returncode == 128 + signum, stderr
+        assert f"STOPPED by {signame}" in stderr and "Traceback" not in stderr
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in pids if _alive(pid)], "left running after the driver stopped"
+    finally:
+        for pid in [driver.pid, *pids]:  # never leave anything behind, pass or fail
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def test_a_bad_profile_is_one_line_on_the_command_line(tmp_path, runs):
+    root, _ = _scratch_project(tmp_path / "p", "")
+    profile = root / "configs" / "t.yaml"
+    profile.write_text(profile.read_text() + "paths: {syrp: /data/SyRIP}\n")
+    driver = _driver(root, runs, "run", "--profile", "t")
+    _, stderr = driver.communicate(timeout=120)
+    assert driver.returncode == 2
+    assert stderr.count("\n") == 1 and stderr.startswith("FAILED: ") and "Traceback" not in stderr
+    assert "t.yaml: paths: unknown field(s) `syrp` (did you mean `syrip`?)" in stderr
+
+
+def test_the_book_checks_chapter_names_and_real_data_before_running(tmp_path, runs, monkeypatch):
+    from infantpose.book.run import run_book
+    from infantpose.config import ConfigError
+
+    root, _ = _scratch_project(tmp_path / "p", "")
+    monkeypatch.chdir(root)
+    profile = root / "configs" / "t.yaml"
+    text = profile.read_text().replace("00-demo", CHAPTERS[0])
+    profile.write_text(text.replace(CHAPTERS[0], CHAPTERS[0].replace("measuring", "mesuring")))
+    with pytest.raises(ConfigError, match=rf"notebooks: .*did you mean `{CHAPTERS[0]}`"):
+        run_book("t", [CHAPTERS[0]])
+    profile.write_text(text.replace("data: embedded", "data: real"))
+    with pytest.raises(ConfigError, match="`data: real` but no dataset"):
+        run_book("t", [CHAPTERS[0]])
+    assert not runs.exists()  # nothing ran
+
+
 # ------------------------------------------------------------ metrics and the results page
 
 

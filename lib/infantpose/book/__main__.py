@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 
+from ..config import ConfigError
 from . import __doc__ as package_doc
 from .chapters import ChapterFailed
 from .html import build_html, check_in_browser
 from .results import write_results
-from .run import run_book
+from .run import StopRequested, run_book
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +58,17 @@ def main(argv: list[str] | None = None) -> int:
     except ChapterFailed as err:
         print(f"FAILED: {err}", file=sys.stderr)
         return 1
+    except ConfigError as err:  # a bad profile: one line saying the file, the field and the fix
+        print(f"FAILED: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM/SIGHUP (StopRequested)
+        signum = err.signum if isinstance(err, StopRequested) else signal.SIGINT
+        print(
+            f"STOPPED by {signal.Signals(signum).name}: the running chapter, papermill and "
+            "its kernel were stopped",
+            file=sys.stderr,
+        )
+        return 128 + signum
     except subprocess.CalledProcessError as err:
         print(
             f"FAILED: {' '.join(map(str, err.cmd[:2]))} exited with {err.returncode}",

@@ -11,21 +11,39 @@ Per chapter the driver
 
 A failing chapter stops the run with a message naming the chapter, the failing cell
 and the error; the executed copy up to the failure is kept for inspection.
+
+Stopping the driver stops the chapter too. papermill runs in its own session and starts the
+kernel in another, so neither gets the terminal's Ctrl-C; whenever :func:`run_chapter` leaves
+early (an error, a timeout, Ctrl-C, or SIGTERM/SIGHUP, which :func:`run_book` turns into
+:class:`StopRequested`), :func:`stop_process_tree` stops papermill, the kernel and everything
+they started. Only SIGKILL of the driver itself cannot be caught; the kernel then still exits
+on its own once papermill is gone (ipykernel polls its parent).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Profile, data_root, load_profile, project_root, run_dir, runs_root
+from ..config import (
+    Profile,
+    check_keys,
+    data_root,
+    load_profile,
+    project_root,
+    run_dir,
+    runs_root,
+)
 from ..io import atomic_path, write_json_atomic
 from .chapters import CHAPTERS, ChapterFailed
 
@@ -52,6 +70,104 @@ class ChapterTiming:
             "over_budget": self.over_budget,
             "status": self.status,
         }
+
+
+# ---------------------------------------------------------------- processes
+
+
+class StopRequested(KeyboardInterrupt):
+    """The driver was asked to stop by a signal (SIGTERM, SIGHUP); ``signum`` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into :class:`StopRequested` (Ctrl-C already raises
+    ``KeyboardInterrupt``), so that ``finally`` blocks stop the chapter's processes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers can only be installed from the main thread
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise StopRequested(signum)
+
+    wanted = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {signum: signal.signal(signum, handler) for signum in wanted}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """``[state, ppid, pgrp, ...]`` from ``/proc/<pid>/stat`` (Linux), or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux ``/proc``; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))):
+                children.setdefault(int(stat[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    stat = _proc_stat(pid)
+    if stat is not None:
+        return stat[0] not in ("Z", "X")  # a zombie has exited; its parent has yet to reap it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not Path("/proc").is_dir()  # no /proc entry on Linux means gone
+
+
+def stop_process_tree(proc: subprocess.Popen, *, grace_s: float = 5.0) -> None:
+    """Stop ``proc`` (papermill), its kernel and their children: SIGTERM to each process and
+    process group, then SIGKILL to whatever is left after ``grace_s``. Never signals the
+    driver's own process group."""
+    tree = [proc.pid, *_descendants(proc.pid)]
+    for signum, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        _signal_tree(tree, signum)
+        deadline = time.monotonic() + wait_s
+        while True:
+            proc.poll()  # reap papermill as soon as it exits
+            if not any(_alive(pid) for pid in tree):
+                return
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+
+
+def _signal_tree(pids: list[int], signum: int) -> None:
+    groups = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            groups.add(os.getpgid(pid))
+    for group in groups - {os.getpgrp()}:
+        with contextlib.suppress(OSError):
+            os.killpg(group, signum)
+    for pid in pids:  # also any process that left its group
+        with contextlib.suppress(OSError):
+            os.kill(pid, signum)
 
 
 # ---------------------------------------------------------------- kernel
@@ -171,13 +287,15 @@ def run_chapter(notebook: str, profile: Profile, *, root: Path, log_dir: Path) -
             proc = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
+            status = "stopped"
             try:
                 code = proc.wait(timeout=profile.notebook_timeout_s)
                 status = "ok" if code == 0 else "failed"
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)  # papermill and its kernel
-                proc.wait()
                 status = "timeout"
+            finally:
+                if status in ("timeout", "stopped"):  # also Ctrl-C, SIGTERM, any exception
+                    stop_process_tree(proc, grace_s=0.0 if status == "timeout" else 5.0)
         seconds = time.perf_counter() - start
     timing = ChapterTiming(notebook, seconds, spec.budget_s, status)
     if status != "ok":
@@ -263,8 +381,22 @@ def run_book(
     missing = sorted(set(only or []) - set(CHAPTERS))
     if missing:
         raise ChapterFailed(f"unknown chapter(s) {missing}; chapters: {', '.join(CHAPTERS)}")
+    # Before anything runs: a misspelt chapter, a missing budget, real data without a path.
+    check_keys(profile.notebooks, CHAPTERS, f"{profile.source}: notebooks")
     for notebook in chapters:
-        profile.chapter(notebook)  # every chapter has a budget before anything runs
+        profile.chapter(notebook)
+    profile.check_data()
+    with stop_on_signals():
+        return _run_chapters(profile, chapters, root, only, fail_over_budget)
+
+
+def _run_chapters(
+    profile: Profile,
+    chapters: list[str],
+    root: Path,
+    only: list[str] | None,
+    fail_over_budget: bool,
+) -> dict:
     ensure_kernel()
     log_dir = runs_root() / profile.name / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
