@@ -149,3 +149,28 @@ def test_wrong_shapes_are_errors(anny_body, prior):
         fit(anny_body, np.zeros((2, 16, 3)), (W, H), prior=prior)
     with pytest.raises(FitInputError, match="image_size"):
         fit(anny_body, np.zeros((2, 17, 3)), (W, H, 3), prior=prior)
+
+
+# --- the config: no silent typo --------------------------------------------------------------
+
+
+def test_fit_config_rejects_unknown_names_and_bad_values():
+    from infantpose.config import ConfigError
+
+    config = FitConfig()
+    assert FitConfig.from_dict(config.to_dict()) == config
+    assert config.replace(stage_iterations=5).stage_iterations == 5
+    with pytest.raises(
+        ConfigError, match=r"`stage_iteration` \(did you mean `stage_iterations`\?\)"
+    ):
+        config.replace(stage_iteration=5)
+    with pytest.raises(ConfigError, match=r"saved.json: unknown field\(s\) `gmof_roh`"):
+        FitConfig.from_dict({**config.to_dict(), "gmof_roh": 10.0}, "saved.json")
+    with pytest.raises(ValueError, match=r"population='toddler'; use one of infant, adult"):
+        FitConfig(population="toddler")
+    with pytest.raises(ValueError, match="one value each per body stage"):
+        FitConfig(shape_weights=(1.0,))
+    with pytest.raises(ValueError, match=r"gmof_rho=nan"):
+        FitConfig(gmof_rho=float("nan"))
+    with pytest.raises(ValueError, match=r"stage_iterations=0"):
+        FitConfig(stage_iterations=0)

@@ -113,3 +113,34 @@ def test_sampled_camera_frames_the_points_deterministically():
     a = sample_camera(np.random.default_rng(7), points, (96, 72))
     b = sample_camera(np.random.default_rng(7), points, (96, 72))
     assert a.to_dict() == b.to_dict()
+
+
+# --- configs: no silent typo -----------------------------------------------------------------
+
+
+def test_camera_and_preset_settings_reject_unknown_names_and_bad_values():
+    from infantpose.config import ConfigError
+    from infantpose.render import PRESETS, AppearancePreset
+    from infantpose.render.camera import CameraRanges
+
+    cam = Camera.from_fov(45.0, (64, 48))
+    with pytest.raises(ConfigError, match=r"Camera: unknown field\(s\) `k`"):
+        Camera.from_dict({**cam.to_dict(), "k": 1})
+    with pytest.raises(ConfigError, match=r"Camera: missing field\(s\) R"):
+        Camera.from_dict({k: v for k, v in cam.to_dict().items() if k != "R"})
+    assert CameraRanges.from_dict({"fov_y": (40, 50)}).fov_y == (40.0, 50.0)
+    with pytest.raises(ConfigError, match=r"`fov` \(did you mean `fov_y`\?\)"):
+        CameraRanges.from_dict({"fov": (40, 50)})
+    with pytest.raises(ValueError, match=r"azimuth=\(10, -10\)"):
+        CameraRanges(azimuth=(10, -10))
+    photo = PRESETS["photo"]
+    assert AppearancePreset.from_dict(photo.to_dict()) == photo
+    assert photo.replace(cameras={"fill": (0.5, 0.6)}).cameras.fill == (0.5, 0.6)
+    with pytest.raises(ConfigError, match=r"`outfit` \(did you mean `outfits`\?\)"):
+        photo.replace(outfit=("diaper",))
+    with pytest.raises(ConfigError, match=r"outfits: .*`diapr` \(did you mean `diaper`\?\)"):
+        photo.replace(outfits=("diapr",))
+    with pytest.raises(ValueError, match=r"lighting='studio'"):
+        photo.replace(lighting="studio")
+    with pytest.raises(ValueError, match=r"hair_probability=1.5"):
+        photo.replace(hair_probability=1.5)

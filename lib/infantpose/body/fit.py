@@ -39,16 +39,17 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..config import check_keys
 from ..keypoints import COCO17
 from ..optim import batched_lbfgs
 from .model import BodyModel, BodyPose
-from .poses import rest_corrections, rotmats_to_body_pose
+from .poses import POSE_LIBRARY, rest_corrections, rotmats_to_body_pose
 from .priors import GaussianMixturePrior, bending_energy, fit_pose_prior
 
 __all__ = ["FitConfig", "FitInputError", "FitResult", "fit", "project"]
@@ -87,8 +88,42 @@ class FitConfig:
     prior_margin: float = 1.5  # pose energy <= library p99 + margin * (p99 - median)
     max_shape: float = 2.5  # |z| (shape vector, in prior standard deviations)
 
+    def __post_init__(self) -> None:
+        self.pose_prior_weights = tuple(float(w) for w in self.pose_prior_weights)
+        self.shape_weights = tuple(float(w) for w in self.shape_weights)
+        if not self.pose_prior_weights or len(self.pose_prior_weights) != len(self.shape_weights):
+            raise ValueError(
+                f"FitConfig: pose_prior_weights {self.pose_prior_weights} and shape_weights "
+                f"{self.shape_weights} need one value each per body stage (the same count, ≥ 1)"
+            )
+        if self.population not in POSE_LIBRARY:
+            raise ValueError(
+                f"FitConfig.population={self.population!r}; use one of {', '.join(POSE_LIBRARY)}"
+            )
+        for name in ("camera_iterations", "stage_iterations", "min_keypoints", "prior_components"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"FitConfig.{name}={value!r}: a whole number ≥ 1")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            values = value if isinstance(value, tuple) else (value,)
+            numbers = [v for v in values if isinstance(v, float | int) and not isinstance(v, bool)]
+            if any(not math.isfinite(v) or v < 0 for v in numbers):
+                raise ValueError(f"FitConfig.{f.name}={value!r}: weights and thresholds are ≥ 0")
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "FitConfig") -> FitConfig:
+        """A config from saved settings; an unknown name is an error (with the closest one)."""
+        check_keys(d, cls, where)
+        return cls(**d)
+
+    def replace(self, **changes: Any) -> FitConfig:
+        """A copy with some fields changed; an unknown name is an error (with the closest one)."""
+        check_keys(changes, FitConfig, "FitConfig.replace")
+        return FitConfig(**{**self.to_dict(), **changes})
 
 
 @dataclass

@@ -16,10 +16,12 @@ Conventions (the same as the fitter's, so a fitted camera can be rendered and vi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
+
+from ..config import ConfigError, check_keys
 
 __all__ = [
     "Camera",
@@ -180,8 +182,13 @@ class Camera:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Camera:
-        return cls(**{k: data[k] for k in ("fx", "fy", "cx", "cy", "width", "height", "R", "t")})
+    def from_dict(cls, data: dict[str, Any], where: str = "Camera") -> Camera:
+        """The camera :meth:`to_dict` wrote; unknown or missing fields are errors."""
+        check_keys(data, cls, where)
+        missing = [f.name for f in fields(cls) if f.name not in data]
+        if missing:
+            raise ConfigError(f"{where}: missing field(s) {', '.join(missing)}")
+        return cls(**data)
 
     @classmethod
     def from_fov(
@@ -227,6 +234,31 @@ class CameraRanges:
     fov_y: tuple[float, float] = (35.0, 60.0)
     fill: tuple[float, float] = (0.6, 0.9)
     center_jitter: float = 0.8  # fraction of the free margin the body may move by
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "center_jitter":
+                if not 0.0 <= value <= 1.0:
+                    raise ValueError(f"CameraRanges.center_jitter={value!r}: a fraction in [0, 1]")
+                continue
+            low, high = (float(v) for v in value)
+            if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+                raise ValueError(
+                    f"CameraRanges.{f.name}={value!r}: a (low, high) range, low ≤ high"
+                )
+            object.__setattr__(self, f.name, (low, high))
+        if not 0.0 < self.fill[0] <= self.fill[1] <= 1.0 or not 0.0 < self.fov_y[0] < 180.0:
+            raise ValueError(
+                f"CameraRanges: fill {self.fill} must lie in (0, 1] and fov_y {self.fov_y} in "
+                "(0, 180) degrees"
+            )
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "CameraRanges") -> CameraRanges:
+        """Ranges from plain settings; an unknown name is an error (with the closest one)."""
+        check_keys(d, cls, where)
+        return cls(**d)
 
 
 def _uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:

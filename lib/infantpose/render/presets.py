@@ -18,11 +18,14 @@ preset         what it stands for
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
-from .appearance import PATTERNS
+from ..config import check_keys
+from .appearance import OUTFITS, PALETTES, PATTERNS
 from .background import PROCEDURAL_KINDS
 from .camera import CameraRanges
+from .lighting import LIGHTING_STYLES
 
 __all__ = ["PRESETS", "AppearancePreset", "get_preset"]
 
@@ -47,6 +50,54 @@ class AppearancePreset:
     jpeg_quality: tuple[int, int] = (60, 95)  # of the simulated camera (photo effects)
     file_jpeg_quality: int = 95  # of the JPEG files the writer saves
     cameras: CameraRanges = field(default_factory=CameraRanges)
+
+    def __post_init__(self) -> None:
+        where = f"AppearancePreset {self.name!r}"
+        if isinstance(self.cameras, dict):
+            object.__setattr__(self, "cameras", CameraRanges.from_dict(self.cameras))
+        for name, allowed in (
+            ("outfits", OUTFITS),
+            ("patterns", PATTERNS),
+            ("backgrounds", PROCEDURAL_KINDS),
+        ):
+            values = tuple(getattr(self, name))
+            object.__setattr__(self, name, values)
+            check_keys(values, allowed, f"{where}.{name}")
+            if not values:
+                raise ValueError(f"{where}.{name} is empty; choose from {', '.join(allowed)}")
+        for name, allowed in (("palette", PALETTES), ("lighting", LIGHTING_STYLES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"{where}.{name}={getattr(self, name)!r}; use one of {', '.join(allowed)}"
+                )
+        if self.outfit_weights is not None and len(self.outfit_weights) != len(self.outfits):
+            raise ValueError(
+                f"{where}.outfit_weights has {len(self.outfit_weights)} values for "
+                f"{len(self.outfits)} outfits; give one weight per outfit (or None)"
+            )
+        for name in ("hair_probability", "natural_background_probability"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{where}.{name}={getattr(self, name)!r}: a probability in [0, 1]")
+        low, high = self.jpeg_quality
+        if not 1 <= low <= high <= 100 or not 1 <= self.file_jpeg_quality <= 100:
+            raise ValueError(f"{where}: JPEG qualities are in 1..100 with low ≤ high")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "AppearancePreset") -> AppearancePreset:
+        """A preset from plain settings (``cameras`` may be a dict); unknown names are errors."""
+        check_keys(d, cls, where)
+        return cls(**d)
+
+    def replace(self, **changes: Any) -> AppearancePreset:
+        """A copy with some fields changed (``cameras`` may be a dict of changes)."""
+        check_keys(changes, AppearancePreset, f"AppearancePreset {self.name!r}.replace")
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        if isinstance(changes.get("cameras"), dict):
+            changes["cameras"] = {**asdict(self.cameras), **changes["cameras"]}
+        return AppearancePreset(**{**values, **changes})
 
 
 PRESETS: dict[str, AppearancePreset] = {
