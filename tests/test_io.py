@@ -55,3 +55,44 @@ def test_atomic_dir_replaces_a_dataset_folder_only_when_complete(tmp_path):
     assert (target / "ann.json").read_text() == '{"v": 2}'
     assert not (target / "images").exists()
     assert _leftovers(tmp_path) == []
+
+
+# --- permissions follow the umask; killed writers leave nothing forever -----------------------
+
+
+@pytest.mark.parametrize(
+    ("umask", "file_mode", "dir_mode"), [(0o022, 0o644, 0o755), (0o002, 0o664, 0o775)]
+)
+def test_written_files_and_folders_follow_the_umask(tmp_path, umask, file_mode, dir_mode):
+    import os
+    import stat
+
+    previous = os.umask(umask)
+    try:
+        path = write_json_atomic(tmp_path / "m.json", {"a": 1})
+        with atomic_dir(tmp_path / "dataset") as tmp:
+            (tmp / "x.txt").write_text("x")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == file_mode  # was 0600 whatever the umask
+    assert stat.S_IMODE((tmp_path / "dataset").stat().st_mode) == dir_mode  # was 0700
+
+
+def test_folders_of_killed_writers_are_cleaned_up_and_unknown_ones_reported(tmp_path):
+    import os
+
+    from infantpose.io import temp_prefix
+
+    dead = tmp_path / f"{temp_prefix(tmp_path / 'dataset', pid=2**31 - 1)}abcd1234.tmp"
+    alive = tmp_path / f"{temp_prefix(tmp_path / 'dataset', pid=os.getpid())}efgh5678.tmp"
+    foreign = tmp_path / ".dataset.otherhost-1.ijkl9012.tmp"  # another machine's writer
+    legacy = tmp_path / ".dataset.mnop3456.tmp"  # written before writers were named
+    unrelated = tmp_path / ".datasets.zzzz0000.tmp"
+    for folder in (dead, alive, foreign, legacy, unrelated):
+        (folder / "images").mkdir(parents=True)
+    with pytest.warns(UserWarning, match=r"\.dataset\.mnop3456\.tmp.*remove it by hand"):
+        with atomic_dir(tmp_path / "dataset") as tmp:
+            (tmp / "x.txt").write_text("x")
+    assert not dead.exists()
+    assert alive.exists() and foreign.exists() and legacy.exists() and unrelated.exists()
+    assert (tmp_path / "dataset" / "x.txt").read_text() == "x"

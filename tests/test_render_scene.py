@@ -161,3 +161,17 @@ def test_body_parts_label_the_anny_infant(infant):
     assert parts.regions["diaper"].sum() > 0 and parts.regions["hair"].sum() > 0
     assert not (parts.regions["hair"] & ~parts.regions["head"]).any()
     assert 0.6 < parts.height < 0.75
+
+
+def test_pyrender_bounds_work_under_numpy_2():
+    # pyrender 0.1.45 builds Mesh.bounds from np.infty, which numpy 2 removed.
+    import trimesh
+
+    from infantpose.render.scene import _import_pyrender
+
+    pyrender = _import_pyrender()
+    mesh = pyrender.Mesh.from_trimesh(trimesh.creation.box(extents=(1.0, 2.0, 4.0)))
+    np.testing.assert_allclose(mesh.bounds, [[-0.5, -1.0, -2.0], [0.5, 1.0, 2.0]])
+    scene = pyrender.Scene()
+    scene.add(mesh)
+    np.testing.assert_allclose(scene.centroid, [0.0, 0.0, 0.0], atol=1e-12)

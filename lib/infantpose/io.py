@@ -2,7 +2,12 @@
 
 Every writer in the package goes through these helpers, so an interrupted run
 (Ctrl-C, a crashed kernel, a full disk) never leaves a half-written JSON file,
-checkpoint or dataset folder behind.
+checkpoint or dataset folder behind. What they write gets the permissions of the umask
+(as ``open`` would give), not ``tempfile``'s private 0600/0700, so a dataset made by one
+user can be read by their group. A temporary is named after its writer
+(``.NAME.<host>-<pid>.XXXX.tmp``): one left by a killed writer on this machine is removed
+by the next :func:`atomic_dir` on the same path; one whose writer cannot be told is
+reported with a warning.
 
 :func:`read_npy` reads a user-supplied ``.npy`` without pickle: an object array (how
 some datasets publish lists of names) is rebuilt by a restricted unpickler that knows
@@ -12,11 +17,15 @@ only numpy arrays and strings, so a tampered file is refused, never executed.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import pickle
+import re
 import shutil
+import socket
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,17 +40,81 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (``os.umask`` is the
+    only portable way and briefly sets it, which races with other threads)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        lines = Path("/proc/self/status").read_text().splitlines()
+        return int(next(line for line in lines if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+
+
+def temp_prefix(path: str | os.PathLike, *, pid: int | None = None) -> str:
+    """``.NAME.<host>-<pid>.``: how temporaries of ``path`` start, naming their writer."""
+    return f".{Path(path).name}.{_host()}-{os.getpid() if pid is None else pid}."
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def clean_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary folders and files of ``path`` whose writer (a process on this
+    machine) is gone; warn about ones whose writer cannot be told. Returns what was removed."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    named = re.compile(
+        rf"^\.{re.escape(path.name)}\.(?P<host>[A-Za-z0-9-]+)-(?P<pid>\d+)\.[^.]+\.tmp$"
+    )
+    legacy = re.compile(rf"^\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}\.tmp$")
+    removed, unknown = [], []
+    for entry in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        match = named.match(entry.name)
+        if match and match["host"] == _host():
+            if int(match["pid"]) != os.getpid() and not _running(int(match["pid"])):
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+                removed.append(entry)
+        elif not match and legacy.match(entry.name):
+            unknown.append(entry)
+    if unknown:
+        warnings.warn(
+            f"left over from interrupted writes of {path} (their writer is unknown): "
+            f"{', '.join(str(u) for u in unknown)}; if no other run is writing {path.name} "
+            "now, remove it by hand",
+            stacklevel=3,
+        )
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary file path next to ``path``; move it into place on success.
 
     On any exception the temporary file is removed and ``path`` keeps its old content.
+    The file gets the umask's permissions, as a plain ``open`` would give it.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield tmp
         with open(tmp, "rb+") as f:
@@ -87,7 +160,9 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    clean_stale_temporaries(path)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
         old = None

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from ..images import read_image
-from ..io import atomic_dir
+from ..io import atomic_dir, clean_stale_temporaries, temp_prefix
 
 __all__ = [
     "THUMBNAIL_SIZE",
@@ -217,7 +217,8 @@ def write_video(
     if fps <= 0:
         raise ValueError(f"write_video: fps must be > 0, got {fps}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    clean_stale_temporaries(path)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent))
     tmp = tmp_dir / path.name
     writer = None
     size = None

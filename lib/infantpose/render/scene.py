@@ -27,7 +27,7 @@ def _import_pyrender():
     """pyrender with EGL (headless) and numpy 2's missing ``np.infty``; imported on first use."""
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
     if not hasattr(np, "infty"):
-        np.inf = np.inf  # pyrender 0.1.45 uses it in Mesh.bounds / scene.centroid
+        np.infty = np.inf  # pyrender 0.1.45 uses it in Mesh.bounds / scene.centroid
     import pyrender
 
     return pyrender
