@@ -27,7 +27,8 @@ def _import_pyrender():
     """pyrender with EGL (headless) and numpy 2's missing ``np.infty``; imported on first use."""
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
     if not hasattr(np, "infty"):
-        np.infty = np.inf  # pyrender 0.1.45 uses it in Mesh.bounds / scene.centroid
+        # Not `np.inf = np.inf`: that is what ruff's NPY201 fix makes of it, and a no-op.
+        np.infty = np.inf  # noqa: NPY201 - pyrender 0.1.45 uses it in Mesh.bounds / scene.centroid
     import pyrender
 
     return pyrender
