@@ -186,3 +186,128 @@ def test_random_rotations_are_proper():
     torch.testing.assert_close(
         torch.linalg.det(R), torch.ones(16, dtype=torch.float64), atol=1e-6, rtol=0
     )
+
+
+def pose_set(poses, seed=0, depth=2.0):
+    from infantpose.lift3d import PoseSet3D
+
+    keypoints, roots = views(poses, seed=seed, depth=depth)
+    return PoseSet3D(
+        poses, keypoints, np.broadcast_to(K, (len(poses), 3, 3)).copy(), "h36m17", roots
+    )
+
+
+def test_n_mpjpe_and_bone_ratio_tell_size_from_posture():
+    from infantpose.lift3d import bone_ratio, mpjpe_mm, n_mpjpe_mm
+
+    truth = skeleton(20, seed=21)
+    big = 3.0 * truth  # the right posture at three times the size
+    assert mpjpe_mm(big, truth, "h36m17") > 100
+    assert n_mpjpe_mm(big, truth, "h36m17") == pytest.approx(0.0, abs=1e-9)
+    np.testing.assert_allclose(bone_ratio(big, truth, "h36m17"), 3.0)
+    other = skeleton(20, seed=22)  # another posture at the right size: N-MPJPE sees it
+    assert n_mpjpe_mm(other, truth, "h36m17") > 10
+    scores = evaluate_lift(big, truth, layout="h36m17")
+    assert scores["n_mpjpe"] < 1e-6 < scores["mpjpe"] and scores["bone_ratio"] == pytest.approx(3.0)
+
+
+def test_random_views_are_new_projections_of_the_same_poses():
+    from infantpose.lift3d import random_views
+
+    truth = skeleton(64, seed=23)
+    cameras = pose_set(skeleton(10, seed=24))
+    rng = np.random.default_rng(0)
+    keypoints, intrinsics, poses = random_views(truth, cameras, rng, rotate_share=0.5)
+
+    def lengths(p):
+        return np.sort(np.linalg.norm(p[:, 1:] - p[:, :1], axis=-1), axis=1)  # mirror swaps sides
+
+    np.testing.assert_allclose(lengths(poses), lengths(truth), atol=1e-9)  # rigid (or mirrored)
+    moved = ~np.isclose(poses, truth).all((1, 2))
+    assert 0.3 < moved.mean() < 0.7  # about half rotated
+    # The 2D is the projection of the returned pose at some root: solving the root recovers it.
+    from infantpose.lift3d.lift import solve_translation as solve
+
+    homogeneous = np.concatenate([keypoints, np.ones_like(keypoints[..., :1])], -1)
+    rays = np.einsum("bij,bkj->bki", np.linalg.inv(intrinsics), homogeneous)
+    T, ok = solve(
+        torch.as_tensor(poses), torch.as_tensor(rays), torch.ones(64, 17, dtype=torch.float64)
+    )
+    assert ok.all()
+    np.testing.assert_allclose(
+        project(poses + T.numpy()[:, None], intrinsics), keypoints, atol=1e-6
+    )
+    assert (
+        T.numpy()[:, 2] > 0.5 * 2.0 * 0.8
+    ).all()  # depths from the cameras' roots (2 m) × U(0.8, 1.25)
+
+
+def test_fit_lifter_fine_tunes_a_copy_and_learns_from_views():
+    from infantpose.lift3d import fit_lifter
+
+    train = pose_set(skeleton(300, seed=25, spread=0.1))
+    config = LifterConfig(width=64, steps=300, lr=3e-3, dropout=0.0, batch_size=64)
+    lifter = fit_lifter(train, config, seed=0)
+    assert np.mean(lifter.history[-20:]) < 0.5 * np.mean(lifter.history[:20])
+    test = pose_set(skeleton(50, seed=26, spread=0.1), seed=3, depth=2.5)
+    pred = lifter.predict(test.keypoints_2d, test.intrinsics)
+    mean_pose = np.broadcast_to(train.poses_3d.mean(0), test.poses_3d.shape)
+    assert pa_mpjpe(pred, test.poses_3d) < pa_mpjpe(mean_pose, test.poses_3d)
+    before = [p.clone() for p in lifter.network.parameters()]
+    same = fit_lifter(train, replace(config, steps=0), start=lifter)
+    np.testing.assert_allclose(same.predict(test.keypoints_2d, test.intrinsics), pred, atol=1e-6)
+    tuned = fit_lifter(train, replace(config, steps=5), start=lifter)
+    assert all(torch.equal(a, b) for a, b in zip(before, lifter.network.parameters(), strict=True))
+    assert not np.allclose(tuned.predict(test.keypoints_2d, test.intrinsics), pred)
+
+
+def test_low_noise_share_draws_small_times(monkeypatch):
+    from infantpose.lift3d.sde import SubVPSDE
+
+    seen = []
+    original = SubVPSDE.perturb
+
+    def spy(self, x0, t, noise):
+        seen.append(t.detach().clone())
+        return original(self, x0, t, noise)
+
+    monkeypatch.setattr(SubVPSDE, "perturb", spy)
+    config = TrainConfig(steps=20, batch_size=200, warmup=1)
+    train_prior(skeleton(30), TINY, config, seed=0)
+    assert (torch.cat(seen) <= 0.1).float().mean() < 0.15
+    seen.clear()
+    train_prior(skeleton(30), TINY, replace(config, low_noise_share=0.5, low_noise_max=0.1), seed=0)
+    share = (torch.cat(seen) <= 0.1).float().mean()
+    assert 0.5 < share < 0.6  # half forced low, plus the ~5 % of the rest that land there
+    assert torch.cat(seen).max() > 0.5  # the full range is kept for the rest
+
+
+def test_per_bone_rescaling_keeps_posture_and_sets_each_bone():
+    from infantpose.lift3d.augment import bone_lengths, rescale_bones
+
+    poses = skeleton(8, seed=27)
+    ratios = np.linspace(0.2, 0.6, 16)
+    out = rescale_bones(poses, "h36m17", ratios)
+    np.testing.assert_allclose(bone_lengths(out, "h36m17"), bone_lengths(poses, "h36m17") * ratios)
+    bones = np.array([[0, 1], [1, 2], [8, 11]])
+
+    def direction(p):
+        v = p[:, bones[:, 1]] - p[:, bones[:, 0]]
+        return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+    np.testing.assert_allclose(direction(out), direction(poses), atol=1e-9)
+
+
+def test_augmentation_filter_and_mixing_ratio():
+    from infantpose.lift3d.augment import mix_augmented, nearest_distance_mm
+
+    infant = skeleton(20, seed=28) * 0.4
+    near = infant[:5] + 0.001
+    far = skeleton(5, seed=29) * 1.5
+    distance = nearest_distance_mm(np.concatenate([near, far]), infant, "h36m17")
+    assert (distance[:5] < 2).all() and (distance[5:] > 50).all()
+    self_distance = nearest_distance_mm(infant, infant, "h36m17", exclude_self=True)
+    assert (self_distance > 0).all()
+    mixed = mix_augmented(infant, np.concatenate([near, far] * 10), max_share=0.5, seed=0)
+    assert len(mixed) == 40 and np.array_equal(mixed[:20], infant)
+    assert len(mix_augmented(infant, near, max_share=1.0)) == 25

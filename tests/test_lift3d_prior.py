@@ -204,7 +204,8 @@ def test_configs_reject_unknown_keys_with_a_hint():
             LiftConfig.fast(**bad)
     # Known keys still work, and a nested mapping changes only what it names.
     profile = ExperimentProfile.default(lift={"init": "flat"}, sizes=(5,))
-    assert profile.lift == LiftConfig.fast(init="flat") and profile.sizes == (5,)
+    assert profile.lift == LiftConfig.fast(init="flat", size_to_prior=True)
+    assert profile.sizes == (5,)
     assert TrainConfig.from_dict(FAST.to_dict()) == FAST
 
 

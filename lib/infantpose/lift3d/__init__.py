@@ -15,7 +15,7 @@ Modules: :mod:`.data` (pose sets), :mod:`.score` (network), :mod:`.sde`, :mod:`.
 from __future__ import annotations
 
 from .augment import AugmentConfig, augment_poses, train_domain_model
-from .baselines import LifterConfig, MlpLifter, train_lifter
+from .baselines import LifterConfig, MlpLifter, fit_lifter, random_views, train_lifter
 from .control import ControlScoreNet, control_branch
 from .data import (
     PoseSet3D,
@@ -28,7 +28,7 @@ from .data import (
     sample_pose_set,
 )
 from .lift import LiftConfig, LiftResult, initial_poses, lift, solve_translation
-from .metrics import evaluate_lift, mpjpe_mm, pa_mpjpe_mm
+from .metrics import bone_ratio, evaluate_lift, mpjpe_mm, n_mpjpe_mm, pa_mpjpe_mm
 from .score import ScoreConfig, ScoreNet
 from .sde import SubVPSDE
 from .train import (
@@ -57,17 +57,21 @@ __all__ = [
     "TrainConfig",
     "augment_poses",
     "body_joints_to_layout",
+    "bone_ratio",
     "control_branch",
     "evaluate_lift",
     "finetune",
+    "fit_lifter",
     "initial_poses",
     "lift",
     "load_pose_set",
     "load_prior",
     "minirgbd_pose_set",
     "mpjpe_mm",
+    "n_mpjpe_mm",
     "noisy_keypoints",
     "pa_mpjpe_mm",
+    "random_views",
     "root_of",
     "root_relative",
     "sample_pose_set",
@@ -78,6 +82,22 @@ __all__ = [
     "train_prior",
 ]
 
-from .experiment import METHODS, ExperimentProfile, make_datasets, run_lifting_experiment
+from .experiment import (
+    METHODS,
+    ExperimentData,
+    ExperimentProfile,
+    compare_lift_configs,
+    infant_size_ratio,
+    make_datasets,
+    run_lifting_experiment,
+)
 
-__all__ += ["METHODS", "ExperimentProfile", "make_datasets", "run_lifting_experiment"]
+__all__ += [
+    "METHODS",
+    "ExperimentData",
+    "ExperimentProfile",
+    "compare_lift_configs",
+    "infant_size_ratio",
+    "make_datasets",
+    "run_lifting_experiment",
+]

@@ -12,6 +12,14 @@ augmented poses are rescaled (SyRIP: divided by U(2.5, 3.5)). Our design, docume
 3. **SDEdit**: noise the rescaled pose to ``strength`` (a time in (0, 1]) and integrate the
    probability-flow ODE back with the guided prediction
    ``eps = eps_uncond + w (eps_infant - eps_uncond)`` (``w = 1 + guidance``).
+
+Options, each a field of :class:`AugmentConfig` to be chosen on validation poses:
+``rescale="per_bone"`` gives every bone the infants' mean length for that bone (infant
+proportions: short limbs, a big head) instead of one uniform factor; ``filter_quantile`` keeps
+only augmented poses whose nearest real infant is no farther than that quantile of the real
+infants' own nearest-neighbour distances; ``max_share`` caps the augmented share of the
+training set (:func:`mix_augmented`). :func:`pose_statistics` and :func:`nearest_distance_mm`
+are the diagnostics: bone lengths, proportions, distance to the real infants.
 """
 
 from __future__ import annotations
@@ -32,7 +40,12 @@ __all__ = [
     "INFANT",
     "AugmentConfig",
     "augment_poses",
+    "bone_lengths",
     "mean_bone_length",
+    "mix_augmented",
+    "nearest_distance_mm",
+    "pose_statistics",
+    "rescale_bones",
     "train_domain_model",
 ]
 
@@ -47,6 +60,20 @@ class AugmentConfig(CheckedConfig):
     guidance: float = 2.0  # eps = eps_u + (1 + guidance)(eps_c - eps_u)
     steps: int = 50
     scale_jitter: float = 0.1  # size ratio multiplied by U(1 - j, 1 + j)
+    rescale: str = "uniform"  # "uniform" (one size factor) or "per_bone" (infant proportions)
+    filter_quantile: float | None = None  # keep poses this close to a real infant (see above)
+    max_share: float = 1.0  # at most this share of the prior's training set is augmented
+    train_steps: int | None = None  # steps of the conditional model (None: the infant prior's)
+
+    def __post_init__(self) -> None:
+        from ..config import ConfigError
+
+        if self.rescale not in ("uniform", "per_bone"):
+            raise ConfigError(
+                f"AugmentConfig.rescale must be 'uniform' or 'per_bone', got {self.rescale!r}"
+            )
+        if not 0.0 <= self.max_share <= 1.0:
+            raise ConfigError(f"AugmentConfig.max_share must be in [0, 1], got {self.max_share}")
 
 
 def mean_bone_length(poses: Any, layout: str) -> float:
@@ -54,6 +81,84 @@ def mean_bone_length(poses: Any, layout: str) -> float:
     bones = get_layout(layout).bone_indices
     poses = np.asarray(poses, dtype=np.float64)
     return float(np.linalg.norm(poses[:, bones[:, 0]] - poses[:, bones[:, 1]], axis=-1).mean())
+
+
+def bone_lengths(poses: Any, layout: str) -> np.ndarray:
+    """(N, bones) lengths of the layout's bones in (N, J, 3) poses (metres)."""
+    bones = get_layout(layout).bone_indices
+    poses = np.asarray(poses, dtype=np.float64)
+    return np.linalg.norm(poses[:, bones[:, 0]] - poses[:, bones[:, 1]], axis=-1)
+
+
+def rescale_bones(poses: Any, layout: str, ratios: Any) -> np.ndarray:
+    """Poses with bone ``b`` scaled by ``ratios[..., b]``, walking the skeleton from the root.
+
+    Directions are kept, so the posture is unchanged; ``ratios`` (bones,) or (N, bones).
+    Bones are taken in the layout's order, parents before children.
+    """
+    poses = np.asarray(poses, dtype=np.float64)
+    ratios = np.broadcast_to(
+        np.asarray(ratios, dtype=np.float64), (len(poses), len(get_layout(layout).bone_indices))
+    )
+    out = poses.copy()
+    for b, (parent, child) in enumerate(get_layout(layout).bone_indices):
+        out[:, child] = out[:, parent] + (poses[:, child] - poses[:, parent]) * ratios[:, b, None]
+    return out
+
+
+def pose_statistics(poses: Any, layout: str) -> dict[str, np.ndarray]:
+    """Per pose: ``mean_bone`` (m) and ``limb_to_trunk`` (mean limb bone / mean trunk bone).
+
+    Limbs are the bones below the hips and shoulders; the trunk the others (spine, neck,
+    head, hip and shoulder girdles). Infants have short limbs for their trunk.
+    """
+    layout_ = get_layout(layout)
+    lengths = bone_lengths(poses, layout)
+    names = [(layout_.joints[p], layout_.joints[c]) for p, c in layout_.bone_indices]
+    limb_words = ("knee", "ankle", "elbow", "wrist")
+    limb = np.array([any(w in c for w in limb_words) for _, c in names])
+    return {
+        "mean_bone": lengths.mean(1),
+        "limb_to_trunk": lengths[:, limb].mean(1) / lengths[:, ~limb].mean(1),
+    }
+
+
+def nearest_distance_mm(
+    poses: Any, reference: Any, layout: str, *, exclude_self: bool = False
+) -> np.ndarray:
+    """For each pose, the root-relative MPJPE (mm) to its nearest pose of ``reference``."""
+    from .data import root_of
+
+    root = list(root_of(layout))
+    a = np.asarray(poses, dtype=np.float64)
+    b = np.asarray(reference, dtype=np.float64)
+    a = a - a[:, root].mean(1, keepdims=True)
+    b = b - b[:, root].mean(1, keepdims=True)
+    best = np.full(len(a), np.inf)
+    for start in range(0, len(b), 256):
+        chunk = b[start : start + 256]
+        dist = np.linalg.norm(a[:, None] - chunk[None], axis=-1).mean(-1)
+        if exclude_self:
+            rows = np.arange(len(a))
+            cols = rows - start
+            inside = (cols >= 0) & (cols < len(chunk))
+            dist[rows[inside], cols[inside]] = np.inf
+        best = np.minimum(best, dist.min(1))
+    return best * 1000
+
+
+def mix_augmented(
+    real: np.ndarray, augmented: np.ndarray, max_share: float, seed: int = 0
+) -> np.ndarray:
+    """Real poses plus at most ``max_share`` of the result augmented (a random subset of them)."""
+    real = np.asarray(real)
+    augmented = np.asarray(augmented)
+    if max_share >= 1.0:
+        keep = len(augmented)
+    else:
+        keep = min(len(augmented), round(max_share / (1.0 - max_share) * len(real)))
+    pick = np.random.default_rng(seed).permutation(len(augmented))[:keep]
+    return np.concatenate([real, augmented[pick]])
 
 
 def train_domain_model(
@@ -89,7 +194,9 @@ def augment_poses(
 ) -> np.ndarray:
     """Infant-like (N, J, 3) poses made from ``adult_poses`` (see the module docstring).
 
-    ``infant_poses`` only sets the target size (mean bone length). Root-relative output.
+    ``infant_poses`` set the target size (mean bone length, or each bone's with
+    ``rescale="per_bone"``) and, with ``filter_quantile``, which outputs are kept (so fewer
+    poses than given may come back). Root-relative output.
     """
     from .data import root_of
 
@@ -99,9 +206,16 @@ def augment_poses(
     layout = model.layout
     rng = np.random.default_rng(seed)
     adult = np.asarray(adult_poses, dtype=np.float64)
-    ratio = mean_bone_length(infant_poses, layout) / mean_bone_length(adult, layout)
+    infant = np.asarray(infant_poses, dtype=np.float64)
     jitter = rng.uniform(1 - config.scale_jitter, 1 + config.scale_jitter, (len(adult), 1, 1))
-    x0 = torch.as_tensor(adult * ratio * jitter, dtype=torch.float32, device=device)
+    if config.rescale == "per_bone":
+        ratios = bone_lengths(infant, layout).mean(0) / bone_lengths(adult, layout).mean(0)
+        resized = rescale_bones(adult, layout, ratios) * jitter
+    else:
+        resized = (
+            adult * jitter * (mean_bone_length(infant, layout) / mean_bone_length(adult, layout))
+        )
+    x0 = torch.as_tensor(resized, dtype=torch.float32, device=device)
     generator = torch.Generator().manual_seed(seed)
     noise = torch.randn(x0.shape, generator=generator).to(device)
     sde = model.sde
@@ -119,4 +233,10 @@ def augment_poses(
     with torch.no_grad():
         out = sde.ode_sample(guided, xt, config.strength, 1e-3, config.steps)
         out = out - out[:, list(root_of(layout))].mean(1, keepdim=True)
-    return out.double().cpu().numpy()
+    out = out.double().cpu().numpy()
+    if config.filter_quantile is not None and len(infant) > 1:
+        limit = np.quantile(
+            nearest_distance_mm(infant, infant, layout, exclude_self=True), config.filter_quantile
+        )
+        out = out[nearest_distance_mm(out, infant, layout) <= limit]
+    return out

@@ -1,5 +1,12 @@
 """A learned 2D-to-3D lifter (Martinez et al. 2017 style), trained on the same small infant data.
 
+2D-3D pairs are free to make from 3D poses, and :func:`fit_lifter` makes new ones every batch
+(:func:`random_views`): a share of the poses is mirrored and rotated at random (as the prior's
+training augmentation), each pose is placed along a random camera ray at a depth and with
+intrinsics drawn from the pose set's own cameras, and projected. So the lifter sees as many
+views as the prior does; pre-trained on adult poses and fine-tuned on the infants (``start=``)
+it gets the same data as the adapted priors.
+
 Input: 2D keypoints in normalised camera coordinates (``K^-1 [u, v, 1]``, so any intrinsics
 work), centred on the 2D root and divided by their RMS spread (the depth is unobservable);
 missing joints are zeros with a visibility flag. Output: the root-relative 3D pose in metres.
@@ -10,7 +17,9 @@ teaches it to cope with missing joints.
 
 from __future__ import annotations
 
+import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,11 +28,18 @@ import torch
 from torch import nn
 
 from ..keypoints import get_layout
-from .data import root_of
+from .data import PoseSet3D, project, root_of
 from .keys import CheckedConfig
 from .lift import check_intrinsics, check_keypoints
 
-__all__ = ["LifterConfig", "MlpLifter", "normalise_2d", "train_lifter"]
+__all__ = [
+    "LifterConfig",
+    "MlpLifter",
+    "fit_lifter",
+    "normalise_2d",
+    "random_views",
+    "train_lifter",
+]
 
 
 @dataclass
@@ -37,6 +53,8 @@ class LifterConfig(CheckedConfig):
     batch_size: int = 256
     lr: float = 1e-3
     joint_dropout: float = 0.05
+    view_share: float = 1.0  # fit_lifter: share of each batch seen from a new random view
+    rotate_share: float = 0.5  # of those: share also mirrored/rotated at random (the prior's)
 
 
 def normalise_2d(keypoints_2d: Any, intrinsics: Any, layout: str) -> np.ndarray:
@@ -96,6 +114,47 @@ class MlpLifter:
         return out.double().cpu().numpy()
 
 
+def random_views(
+    poses_3d: np.ndarray,
+    cameras: PoseSet3D,
+    rng: np.random.Generator,
+    rotate_share: float = 0.5,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """New 2D views of root-relative poses (B, J, 3): ``(keypoints_2d, intrinsics, poses_3d)``.
+
+    A share ``rotate_share`` is mirrored (half of it) and rotated uniformly at random; every
+    pose gets the intrinsics and root depth (times U(0.8, 1.25)) of a random pose of
+    ``cameras`` and a root ray through a uniform point of the image's central 60 %.
+    """
+    from scipy.spatial.transform import Rotation
+
+    poses = np.array(poses_3d, dtype=np.float64)
+    count, layout = len(poses), get_layout(cameras.layout)
+    turn = rng.random(count) < rotate_share
+    if turn.any():
+        chosen = poses[turn]
+        mirror = rng.random(len(chosen)) < 0.5
+        chosen[mirror] = chosen[mirror][:, layout.flip_permutation] * [-1.0, 1.0, 1.0]
+        R = Rotation.random(len(chosen), random_state=rng).as_matrix()
+        poses[turn] = np.einsum("bij,bkj->bki", R, chosen)
+    pick = rng.integers(len(cameras), size=count)
+    K = cameras.intrinsics[pick]
+    depth = cameras.root[pick, 2] * rng.uniform(0.8, 1.25, count)
+    width, height = cameras.image_size
+    pixel = np.stack(
+        [
+            rng.uniform(0.2 * width, 0.8 * width, count),
+            rng.uniform(0.2 * height, 0.8 * height, count),
+            np.ones(count),
+        ],
+        1,
+    )
+    ray = np.einsum("bij,bj->bi", np.linalg.inv(K), pixel)
+    points = poses + (ray * depth[:, None])[:, None]
+    points[..., 2] = np.maximum(points[..., 2], 0.05)  # a joint never behind the camera
+    return project(points, K), K, poses
+
+
 def train_lifter(
     keypoints_2d: Any,
     intrinsics: Any,
@@ -106,41 +165,87 @@ def train_lifter(
     seed: int = 0,
     device: Any = "cpu",
 ) -> MlpLifter:
-    """Train an :class:`MlpLifter` on 2D-3D pairs (N, J, 2), (N|1, 3, 3), (N, J, 3) metres."""
+    """Train an :class:`MlpLifter` on the given 2D-3D pairs (N, J, 2), (N|1, 3, 3), (N, J, 3) m."""
     config = config or LifterConfig()
+    inputs = normalise_2d(keypoints_2d, intrinsics, layout)
+    targets = np.asarray(poses_3d, dtype=np.float32).reshape(len(inputs), -1)
+
+    def batch(index: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        return inputs[index], targets[index]
+
+    return _train(batch, len(inputs), layout, config, seed, device, None)
+
+
+def fit_lifter(
+    poses: PoseSet3D,
+    config: LifterConfig | None = None,
+    *,
+    seed: int = 0,
+    device: Any = "cpu",
+    start: MlpLifter | None = None,
+) -> MlpLifter:
+    """Train on ``poses`` seen from new random views every batch (:func:`random_views`).
+
+    A share ``1 - view_share`` of each batch keeps the set's own 2D keypoints. ``start``: a
+    trained lifter to fine-tune (e.g. pre-trained on adults); it is left unchanged.
+    """
+    config = config or LifterConfig()
+    own = normalise_2d(poses.keypoints_2d, poses.intrinsics, poses.layout)
+    targets = np.asarray(poses.poses_3d, dtype=np.float32)
+
+    def batch(index: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        inputs, out = own[index].copy(), targets[index].copy()
+        new = rng.random(len(index)) < config.view_share
+        if new.any():
+            kp, K, rotated = random_views(targets[index[new]], poses, rng, config.rotate_share)
+            inputs[new] = normalise_2d(kp, K, poses.layout)
+            out[new] = rotated
+        return inputs, out.reshape(len(index), -1)
+
+    return _train(batch, len(poses), poses.layout, config, seed, device, start)
+
+
+def _train(
+    batch: Callable[[np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]],
+    count: int,
+    layout: str,
+    config: LifterConfig,
+    seed: int,
+    device: Any,
+    start: MlpLifter | None,
+) -> MlpLifter:
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
     joints = len(get_layout(layout))
-    inputs = torch.as_tensor(normalise_2d(keypoints_2d, intrinsics, layout), device=device)
-    targets = torch.as_tensor(np.asarray(poses_3d, dtype=np.float32), device=device).view(
-        len(inputs), -1
-    )
-    network = nn.Sequential(
-        nn.Linear(3 * joints, config.width),
-        nn.BatchNorm1d(config.width),
-        nn.ReLU(),
-        *[_Block(config.width, config.dropout) for _ in range(config.blocks)],
-        nn.Linear(config.width, 3 * joints),
-    ).to(device)
+    if start is not None:
+        if get_layout(start.layout).name != get_layout(layout).name:
+            raise ValueError(f"cannot fine-tune a {start.layout} lifter on {layout} poses")
+        network = copy.deepcopy(start.network).to(device)
+    else:
+        network = nn.Sequential(
+            nn.Linear(3 * joints, config.width),
+            nn.BatchNorm1d(config.width),
+            nn.ReLU(),
+            *[_Block(config.width, config.dropout) for _ in range(config.blocks)],
+            nn.Linear(config.width, 3 * joints),
+        ).to(device)
     optimiser = torch.optim.Adam(network.parameters(), lr=config.lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, config.steps)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, max(config.steps, 1))
     history = []
-    start = time.perf_counter()
+    begin = time.perf_counter()
     network.train()
     for _ in range(config.steps):
-        index = torch.randint(len(inputs), (config.batch_size,), generator=generator).to(device)
-        x = inputs[index].view(config.batch_size, joints, 3)
-        drop = (
-            torch.rand(config.batch_size, joints, 1, generator=generator) < config.joint_dropout
-        ).to(device)
-        x = torch.where(drop, torch.zeros_like(x), x).view(config.batch_size, -1)
-        loss = (
-            ((network(x) - targets[index]) ** 2).view(config.batch_size, joints, 3).sum(-1).mean()
-        )
+        index = rng.integers(count, size=config.batch_size)
+        inputs, targets = batch(index, rng)
+        x = torch.as_tensor(inputs, device=device).view(config.batch_size, joints, 3)
+        y = torch.as_tensor(targets, dtype=torch.float32, device=device)
+        drop = torch.as_tensor(rng.random((config.batch_size, joints, 1)) < config.joint_dropout)
+        x = torch.where(drop.to(device), torch.zeros_like(x), x).view(config.batch_size, -1)
+        loss = ((network(x) - y) ** 2).view(config.batch_size, joints, 3).sum(-1).mean()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         schedule.step()
         history.append(float(loss.detach()))
     network.eval()
-    return MlpLifter(network, layout, config, time.perf_counter() - start, history)
+    return MlpLifter(network, layout, config, time.perf_counter() - begin, history)

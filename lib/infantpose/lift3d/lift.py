@@ -19,7 +19,10 @@ translation, so the network always sees root-relative poses; ``score_factor`` (1
 released, 0.5 is the ODE); ``step_rule="exponential"`` (:meth:`SubVPSDE.exponential_step`)
 for the fast schedule; missing 2D joints (NaN, or confidence ≤ 0) are masked out of every
 term instead of crashing, and poses with fewer than 2 visible joints come back NaN with
-``valid = False``.
+``valid = False``; ``size_to_prior`` (off as released) fixes the one thing the 2D cannot
+tell, the size: scaling a pose and its translation together about the camera centre leaves
+every projection unchanged, so the loop's output is rescaled to the prior's typical bone
+length (the denoising steps shrink poses, as a posterior mean does).
 """
 
 from __future__ import annotations
@@ -73,6 +76,9 @@ class LiftConfig(CheckedConfig):
     translation_from: float = 0.95  # share of OIL with the IPO translation fixed (adult: 0.2)
     hypotheses: int = 1
     init: str = "cluster"  # "cluster" (rotated start pose) or "flat" (ZeDO-i's rays at depth)
+    # After the loop, scale each pose and its translation together (about the camera centre,
+    # so the 2D projection is unchanged) to the mean bone length of the prior's training poses.
+    size_to_prior: bool = False
 
     def __post_init__(self) -> None:
         from ..config import ConfigError
@@ -257,6 +263,7 @@ def lift(
     device: Any = "cpu",
     trajectory_every: int = 0,
     batch_size: int | None = None,
+    bone_length: float | None = None,
 ) -> LiftResult:
     """Lift 2D keypoints (B, J, 2|3) to root-relative 3D poses with ``prior`` (see the module docstring).
 
@@ -283,6 +290,17 @@ def lift(
         init = init[None]
     if init.shape[1:] != (num_joints, 3):
         raise ValueError(f"init_poses must be (S, {num_joints}, 3), got {init.shape}")
+    target = None
+    if config.size_to_prior:
+        if bone_length is None:
+            if prior.pose_sample is None:
+                raise ValueError("size_to_prior needs bone_length= or a prior with training poses")
+            bones = get_layout(layout_name).bone_indices
+            sample = np.asarray(prior.pose_sample, dtype=np.float64)
+            bone_length = float(
+                np.linalg.norm(sample[:, bones[:, 0]] - sample[:, bones[:, 1]], axis=-1).mean()
+            )
+        target = float(bone_length)
     start = time.perf_counter()
     chunk = batch_size or len(points)
     parts = [
@@ -296,6 +314,7 @@ def lift(
             layout_name,
             torch.device(device),
             trajectory_every,
+            target,
         )
         for i in range(0, max(len(points), 1), chunk)
     ]
@@ -329,6 +348,7 @@ def _lift_batch(
     layout: str,
     device: torch.device,
     trajectory_every: int,
+    bone_length: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
     dtype = torch.float32
     batch, hyps, joints = len(points), len(init), init.shape[1]
@@ -421,6 +441,11 @@ def _lift_batch(
             X = X - X[:, root].mean(1, keepdim=True)
             if trajectory_every and (i % trajectory_every == 0 or i == config.oil_steps - 1):
                 snapshots.append(X.view(batch, hyps, joints, 3).cpu().numpy().copy())
+        if bone_length is not None:
+            bones = torch.as_tensor(get_layout(layout).bone_indices, device=device)
+            length = (X[:, bones[:, 0]] - X[:, bones[:, 1]]).norm(dim=-1).mean(1)
+            factor = bone_length / length.clamp(min=1e-6)
+            X, T = X * factor[:, None, None], T * factor[:, None]
         reproj = (_project(X + T[:, None], K) - uv).norm(dim=-1)
         reproj = (reproj * mask).sum(1) / mask.sum(1).clamp(min=1)
     return (
