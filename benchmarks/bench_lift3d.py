@@ -61,7 +61,11 @@ def run(prior, data, config, device="cpu", batch_size=None) -> dict:
     }
 
 
-def select(sizes: tuple[int, ...] = (50, 1000), augment_sizes: tuple[int, ...] = (50, 200)) -> dict:
+def select(
+    sizes: tuple[int, ...] = (50, 1000),
+    augment_sizes: tuple[int, ...] = (50, 200),
+    studies: tuple[str, ...] = ("low_noise_share", "augment", "lifter_adapt_lr"),
+) -> dict:
     """The validation study (see the module docstring): rows of validation MPJPE per variant."""
     from dataclasses import replace
 
@@ -79,7 +83,7 @@ def select(sizes: tuple[int, ...] = (50, 1000), augment_sizes: tuple[int, ...] =
             print(study, variant, row["method"], row["size"], round(row["mpjpe"], 1), flush=True)
 
     priors = ("adult_zero_shot", "infant_scratch", "finetune", "control", "augmented")
-    for share in (0.0, 0.5):
+    for share in (0.0, 0.5) if "low_noise_share" in studies else ():
         profile = replace(
             base,
             adult_train=replace(base.adult_train, low_noise_share=share),
@@ -98,6 +102,8 @@ def select(sizes: tuple[int, ...] = (50, 1000), augment_sizes: tuple[int, ...] =
             rescale="per_bone", train_steps=1500
         ),
     }
+    if "augment" not in studies:
+        variants = {}
     for name, config in variants.items():
         profile = replace(base, sizes=augment_sizes, augment=config)
         record("augment", name, profile, ("augmented",))
@@ -107,7 +113,7 @@ def select(sizes: tuple[int, ...] = (50, 1000), augment_sizes: tuple[int, ...] =
         replace(base, sizes=augment_sizes),
         ("infant_scratch",),
     )
-    for lr in (1e-4, 3e-4, 1e-3):
+    for lr in (1e-4, 3e-4, 1e-3) if "lifter_adapt_lr" in studies else ():
         profile = replace(base, lifter_adapt=replace(base.lifter_adapt, lr=lr))
         record("lifter_adapt_lr", str(lr), profile, ("lifter_finetune",))
     return out
@@ -125,10 +131,16 @@ def main() -> None:
         help="skip the CPU big batch if the estimate is above",
     )
     parser.add_argument("--select", action="store_true", help="the validation study only")
+    parser.add_argument(
+        "--studies",
+        nargs="+",
+        default=["low_noise_share", "augment", "lifter_adapt_lr"],
+        help="with --select: which studies to run",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.select:
-        print(json.dumps(select()))
+        print(json.dumps(select(studies=tuple(args.studies))))
         return
 
     body = AnnyBody()

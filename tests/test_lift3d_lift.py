@@ -177,6 +177,9 @@ def test_guided_augmentation_makes_infant_sized_poses():
     assert out.shape == (10, 17, 3) and np.isfinite(out).all()
     size = np.linalg.norm(out, axis=-1).mean()
     assert size < 0.7 * np.linalg.norm(adult, axis=-1).mean()
+    options = AugmentConfig(steps=5, strength=0.05, rescale="per_bone", filter_quantile=0.5)
+    kept = augment_poses(model, adult[:10], infant, options, seed=0)
+    assert kept.ndim == 3 and len(kept) <= 10 and np.isfinite(kept).all()
 
 
 def test_random_rotations_are_proper():

@@ -8,8 +8,10 @@
 >>> lift3d.evaluate_lift(result, test.poses_3d)["mpjpe"]
 
 Modules: :mod:`.data` (pose sets), :mod:`.score` (network), :mod:`.sde`, :mod:`.train`
-(DSM, EMA, checkpoints), :mod:`.control`, :mod:`.augment`, :mod:`.lift`, :mod:`.baselines`,
-:mod:`.metrics`, :mod:`.experiment` (the chapter's table).
+(DSM, EMA, checkpoints that load without unpickling objects), :mod:`.control`,
+:mod:`.augment`, :mod:`.lift`, :mod:`.baselines` (the learned lifter and its random views),
+:mod:`.metrics` (MPJPE, N-MPJPE, PA-MPJPE, bone ratio), :mod:`.experiment` (the chapter's
+table, on the test or the validation set), :mod:`.keys` (checked config names).
 """
 
 from __future__ import annotations

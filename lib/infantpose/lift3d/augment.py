@@ -206,14 +206,14 @@ def augment_poses(
     layout = model.layout
     rng = np.random.default_rng(seed)
     adult = np.asarray(adult_poses, dtype=np.float64)
-    infant = np.asarray(infant_poses, dtype=np.float64)
+    real = np.asarray(infant_poses, dtype=np.float64)
     jitter = rng.uniform(1 - config.scale_jitter, 1 + config.scale_jitter, (len(adult), 1, 1))
     if config.rescale == "per_bone":
-        ratios = bone_lengths(infant, layout).mean(0) / bone_lengths(adult, layout).mean(0)
+        ratios = bone_lengths(real, layout).mean(0) / bone_lengths(adult, layout).mean(0)
         resized = rescale_bones(adult, layout, ratios) * jitter
     else:
         resized = (
-            adult * jitter * (mean_bone_length(infant, layout) / mean_bone_length(adult, layout))
+            adult * jitter * (mean_bone_length(real, layout) / mean_bone_length(adult, layout))
         )
     x0 = torch.as_tensor(resized, dtype=torch.float32, device=device)
     generator = torch.Generator().manual_seed(seed)
@@ -234,9 +234,9 @@ def augment_poses(
         out = sde.ode_sample(guided, xt, config.strength, 1e-3, config.steps)
         out = out - out[:, list(root_of(layout))].mean(1, keepdim=True)
     out = out.double().cpu().numpy()
-    if config.filter_quantile is not None and len(infant) > 1:
+    if config.filter_quantile is not None and len(real) > 1:
         limit = np.quantile(
-            nearest_distance_mm(infant, infant, layout, exclude_self=True), config.filter_quantile
+            nearest_distance_mm(real, real, layout, exclude_self=True), config.filter_quantile
         )
-        out = out[nearest_distance_mm(out, infant, layout) <= limit]
+        out = out[nearest_distance_mm(out, real, layout) <= limit]
     return out
