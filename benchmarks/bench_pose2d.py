@@ -10,10 +10,22 @@
 (c) On a GPU (when torch sees one): ResNet-50 at 384×288 with channels-last + bf16 autocast,
     inference and training images/s; null otherwise.
 
-Data: random 384×288 JPEGs with 17 keypoints each, written to a temp dir (the size of the
-embedded rendered sets). Prints one JSON line. Target (issue 5): overhead ≤ 15 % on CPU.
+(d) bf16 autocast + channels_last against fp32, the same training step on preloaded tensors,
+    alternated in one run (images/s of each and their ratio).
+(e) ``--accuracy-minutes M``: accuracy per CPU minute. The old CPU recipe (ResNet-18 64×96,
+    batch 16, Adam 1e-3 constant, quantised targets, quarter offset, no flip test, fp32) and
+    the new one (:func:`~infantpose.pose2d.cpu_config`) each train from random weights for M
+    minutes of wall clock on the book's 3000 SURREAL-like pre-training adults (made once under
+    the data root, as chapter 03 does); then both are scored on chapter 02's 300 held-out
+    adults (AP, mean OKS), each with its own codec. The new recipe's cosine schedule is sized
+    to the budget from its measured speed; the old one's constant rate is stopped at the budget.
+
+Data for (a)–(d): random 384×288 JPEGs with 17 keypoints each, written to a temp dir (the size
+of the embedded rendered sets). Prints one JSON line. Target (issue 5): overhead ≤ 15 % on CPU;
+(issue 12): the new recipe ≥ 3× the old one's held-out AP at equal time.
 
 Run: .venv/bin/python benchmarks/bench_pose2d.py [--threads 2] [--workers 0] [--rounds 3]
+     .venv/bin/python benchmarks/bench_pose2d.py --accuracy-minutes 5
 """
 
 from __future__ import annotations
@@ -30,7 +42,7 @@ import numpy as np
 import torch
 
 from infantpose.data.coco import annotation_record, image_record, make_coco
-from infantpose.pose2d import PoseResNet, cpu_config, preload
+from infantpose.pose2d import HeatmapCodec, PoseResNet, cpu_config, evaluate, fit, preload
 from infantpose.pose2d.train import (
     _batches,
     freeze_modules,
@@ -127,6 +139,95 @@ def gpu_figures() -> dict | None:
     return out
 
 
+def precision_speed(coco, args) -> dict:
+    """(d): images/s of one training step, bf16 + channels_last vs fp32, alternated."""
+    rates = {"fp32": [], "bf16_channels_last": []}
+    for round_ in range(args.rounds + 1):
+        for name, changes in (
+            ("fp32", {"precision": None, "channels_last": False}),
+            ("bf16_channels_last", {"precision": "bf16", "channels_last": True}),
+        ):
+            config = cpu_config(batch_size=args.batch, domain_adaptation=False, frozen=(),
+                                max_steps_per_epoch=args.steps, log=False, **changes)  # fmt: skip
+            torch.manual_seed(0)
+            model = PoseResNet(config.model)
+            if config.channels_last:
+                model.to(memory_format=torch.channels_last)
+            optimizer = torch.optim.AdamW(model.parameters(), 1e-3)
+            tensors = preload(train_dataset(coco, config))
+            seconds = time_steps(
+                model, _batches(tensors, config, 0, args.batch), optimizer, config, ()
+            )
+            if round_:  # the first round warms the kernels up
+                rates[name].append(args.batch / seconds)
+    out = {k: round(statistics.median(v), 1) for k, v in rates.items()}
+    out["speedup"] = round(out["bf16_channels_last"] / out["fp32"], 2)
+    return out
+
+
+def old_recipe():
+    """Chapter 03's CPU settings before issue 12 (the default profile's)."""
+    from infantpose.pose2d import TrainConfig
+    from infantpose.pose2d.model import PoseResNetConfig
+    from infantpose.pose2d.transforms import AugmentConfig
+
+    return TrainConfig(
+        model=PoseResNetConfig(depth=18, input_size=(64, 96), deconv_channels=(128, 128, 128)),
+        batch_size=16, lr=1e-3, heatmap_sigma=2.0, codec=HeatmapCodec(), augment=AugmentConfig(),
+        frozen=(), domain_adaptation=False, log=False, epochs=1000,
+    )  # fmt: skip
+
+
+def accuracy_per_minute(minutes: float) -> dict:
+    """(e): held-out adult AP and mean OKS after ``minutes`` of training, old vs new recipe."""
+    from infantpose.data.synthetic import adult_set
+
+    pretrain = adult_set("surreal", 3000, 1, progress=True)
+    held_out = adult_set("surreal", 300, 0)
+    budget = 60.0 * minutes
+    out = {"data": "embedded: 3000 SURREAL-like adults (seed 1) to train, chapter 02's 300 (seed 0) held out",
+           "minutes": minutes}  # fmt: skip
+    for name, config in (
+        ("old", old_recipe()),
+        ("new", cpu_config(frozen=(), domain_adaptation=False, log=False)),
+    ):
+        torch.manual_seed(0)
+        model = PoseResNet(config.model)
+        data = train_dataset(pretrain, config)
+        if name == "new":  # size the anneal to the budget from the measured speed
+            probe = config.replace(max_steps_per_epoch=4, epochs=1)
+            tic = time.perf_counter()
+            fit(PoseResNet(config.model), data, probe)
+            rate = 4 * config.batch_size / (time.perf_counter() - tic)
+            config = config.replace(epochs=max(1, int(budget * rate / len(data))))
+        start = time.perf_counter()
+
+        def stop(epoch, record, start=start):
+            if time.perf_counter() - start > budget:
+                raise StopIteration
+
+        try:
+            fit(model, data, config, on_epoch_end=stop)
+        except StopIteration:
+            pass
+        trained_s = time.perf_counter() - start
+        result = evaluate(model, held_out, codec=config.codec)
+        out[name] = {
+            "recipe": f"{config.model.input_size[0]}x{config.model.input_size[1]}, batch {config.batch_size}, "
+            f"{config.optimizer} {config.schedule}, {config.codec.targets}/{config.codec.decoding}, "
+            f"flip test {config.codec.flip_test}, {config.precision or 'fp32'}",
+            "train_s": round(trained_s, 1),
+            "held_out_ap": round(100 * result.ap.ap, 2),
+            "held_out_ap50": round(100 * result.ap.ap50, 2),
+            "held_out_mean_oks": round(100 * result.mean_oks, 2),
+        }
+    out["ap_ratio_new_over_old"] = round(
+        out["new"]["held_out_ap"] / max(out["old"]["held_out_ap"], 1e-9), 2
+    )
+    out["target_ratio"] = 3.0
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
@@ -135,8 +236,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3, help="alternations full/preloaded")
     parser.add_argument("--steps", type=int, default=3, help="steps per round")
+    parser.add_argument("--accuracy-minutes", type=float, default=0.0,
+                        help="also (e): train old and new recipes this many minutes each")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.accuracy_minutes > 0:
+        print(json.dumps({"benchmark": "pose2d-accuracy", "threads": args.threads,
+                          **accuracy_per_minute(args.accuracy_minutes)}))  # fmt: skip
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         coco = write_images(Path(tmp), args.images)
@@ -181,6 +288,7 @@ def main() -> None:
                 )
             )
         per_sample_ms = preload_s / len(data) * 1000
+        speed = precision_speed(coco, args)
     full_s, pre_s = statistics.median(full), statistics.median(pre)
 
     cpu = torch.device("cpu")
@@ -201,6 +309,7 @@ def main() -> None:
             "resnet18": round(inference_rate(18, cpu, (192, 256), 16, 3, fast=False), 1),
             "resnet50": round(inference_rate(50, cpu, (192, 256), 16, 3, fast=False), 1),
         },
+        "train_step_bf16_vs_fp32_img_s": speed,
         "gpu": gpu_figures(),
     }
     print(json.dumps(result))

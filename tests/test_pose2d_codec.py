@@ -147,3 +147,15 @@ def test_configs_reject_unknown_keys_with_the_closest_name():
     assert changed.codec.flip_test is False and changed.codec.targets == "unbiased"
     assert changed.model.input_size == (64, 96) and changed.model.depth == 18
     assert TrainConfig.from_dict(changed.to_dict()) == changed
+
+
+def test_auto_precision_is_bf16_only_where_the_cpu_runs_it_natively(monkeypatch):
+    from infantpose.pose2d import runtime
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: False)
+    assert runtime.resolve_precision(cpu, "auto") is None
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
+    assert runtime.resolve_precision(cpu, "auto") == "bf16"
+    assert runtime.resolve_precision(cpu, "fp16") == "fp16"  # explicit settings are kept
+    assert cpu_config().precision == "auto"

@@ -25,7 +25,7 @@ __all__ = ["PAPER_FROZEN", "SELECTION", "TrainConfig", "cpu_config", "recipe_con
 PAPER_FROZEN = ("conv1", "bn1", "layer1", "layer2")
 _OPTIMIZERS = ("adam", "adamw")
 _SCHEDULES = ("constant", "cosine")
-_PRECISIONS = (None, "fp32", "bf16", "fp16")
+_PRECISIONS = (None, "fp32", "bf16", "fp16", "auto")
 #: How :func:`~infantpose.pose2d.train.fit` picks the epoch it returns, declared before a run:
 #: the highest validation AP, ties broken by the higher validation mean OKS, then the later epoch.
 SELECTION = "validation AP, ties broken by validation mean OKS, then by the later epoch"
@@ -135,8 +135,10 @@ def cpu_config(**changes: Any) -> TrainConfig:
     * ``codec=HeatmapCodec.precise()``: unbiased targets, DARK decoding, flip test shifted by
       0.75 heatmap pixel. With perfect heatmaps at 64×96 the reference codec scores ≈ 72 AP and
       this one ≈ 98: at this size a heatmap pixel is a large error.
-    * bf16 autocast + channels_last: a training step ≈ 2× faster than fp32 on CPUs with
-      AVX-512 BF16 (it falls back to slower emulation elsewhere: set ``precision=None`` there).
+    * ``precision="auto"`` + channels_last: bf16 autocast where the CPU has AVX-512 BF16 or AMX
+      (a training step ≈ 2× faster than fp32 there), fp32 elsewhere — on an AVX2-only CPU bf16
+      is emulated and ran 7× *slower* than fp32
+      (:func:`~infantpose.pose2d.runtime.resolve_precision`).
     * AdamW, peak rate 2e-3, weight decay 1e-4, 5 % linear warm-up then a cosine anneal, stepped
       per batch, batch 32: a short from-scratch run needs the anneal (validation scores rose
       only in the decay).
@@ -159,7 +161,7 @@ def cpu_config(**changes: Any) -> TrainConfig:
         heatmap_sigma=2.0,
         codec=HeatmapCodec.precise(),
         augment=AugmentConfig(scale_factor=0.25, rotation_factor=30.0, rotation_prob=0.5),
-        precision="bf16",
+        precision="auto",
         channels_last=True,
     )
     return base.replace(**changes) if changes else base
@@ -167,10 +169,11 @@ def cpu_config(**changes: Any) -> TrainConfig:
 
 def recipe_config(name: str, **changes: Any) -> TrainConfig:
     """A named recipe with ``changes``: ``"cpu"`` (:func:`cpu_config`) or ``"paper"`` (FiDIP's
-    :class:`TrainConfig` with bf16 autocast and channels_last, for one GPU). Chapter 03 and
+    :class:`TrainConfig` with ``precision="auto"`` — bf16 on a GPU that supports it — and
+    channels_last, for one GPU). Chapter 03 and
     ``python -m infantpose.pose2d`` build their configs here, so both train the same model."""
     if name == "cpu":
         return cpu_config(**changes)
     if name == "paper":
-        return TrainConfig(precision="bf16", channels_last=True).replace(**changes)
+        return TrainConfig(precision="auto", channels_last=True).replace(**changes)
     raise ValueError(f"train_config={name!r}: 'cpu' or 'paper'")

@@ -26,7 +26,7 @@ from .config import PAPER_FROZEN, TrainConfig, cpu_config
 from .evaluate import evaluate
 from .model import PoseResNet
 from .prestage import pretrain_classifier
-from .runtime import seed_everything
+from .runtime import resolve_device, resolve_precision, seed_everything
 from .train import fit, resumable_changes, train_adult_model
 
 __all__ = [
@@ -288,6 +288,10 @@ def cached_adult_model(
     loaded on later runs. With a constant learning rate, asking for more ``epochs`` continues
     the same run; with an annealed one, another length is another model.
     """
+    # "auto" precision becomes what this machine runs: bf16 and fp32 train different weights.
+    config = config.replace(
+        precision=resolve_precision(resolve_device(config.device), config.precision)
+    )
     folder = Path(root) / f"adult_{config.model.depth}_{adult_fingerprint(adult, config, val_set)}"
     # The unused settings take their defaults, so that the checkpoint resumes whatever they were.
     defaults = TrainConfig().to_dict()
