@@ -101,10 +101,16 @@ def test_a_crafted_pose_resnet_checkpoint_runs_no_code(tmp_path):
 
     marker = tmp_path / "owned"
     path = _evil_checkpoint(tmp_path / "model.pth", marker)
-    for load in (checkpoints.load_checkpoint, checkpoints.load_published):
-        with pytest.raises(Exception, match=r"(?i)weights.only|refused|unsupported"):
+    for load in (checkpoints.load_checkpoint, checkpoints.load_published, checkpoints.load_model):
+        with pytest.raises(
+            checkpoints.UntrustedCheckpointError, match=r"model\.pth was refused"
+        ) as error:
             load(path)
+        assert "\x1b" not in str(error.value)  # no terminal colour codes from torch
         assert not marker.exists()
+    (tmp_path / "cut.pth").write_bytes(path.read_bytes()[:40])
+    with pytest.raises(checkpoints.UntrustedCheckpointError, match=r"cut\.pth was refused"):
+        checkpoints.load_checkpoint(tmp_path / "cut.pth")
 
 
 def test_a_crafted_prior_checkpoint_runs_no_code(tmp_path):

@@ -30,6 +30,7 @@ from .model import PoseResNet, PoseResNetConfig
 
 __all__ = [
     "CheckpointMismatchError",
+    "UntrustedCheckpointError",
     "convert_published_state",
     "load_checkpoint",
     "load_model",
@@ -57,9 +58,34 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
     return Path(path)
 
 
+class UntrustedCheckpointError(ValueError):
+    """A checkpoint file that cannot be read safely: not a torch file, cut short, or holding
+    objects other than tensors, numbers, strings and containers (which could run code)."""
+
+
+def _safe_load(path: str | os.PathLike, map_location: str | torch.device) -> Any:
+    """``torch.load(weights_only=True)`` with an error that names the file and the fix."""
+    import pickle
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(
+            f"no checkpoint file {path}: check the path (or the config key that gave it)"
+        )
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as error:
+        first = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip().splitlines()
+        raise UntrustedCheckpointError(
+            f"{path} was refused: it is not a checkpoint that loads without running code "
+            f"({first[0] if first else type(error).__name__}). Checkpoints must hold only tensors, "
+            "numbers, strings and containers; re-save the weights as a plain state dict "
+            "(torch.save(model.state_dict(), ...)), or copy the file again if it was cut short"
+        ) from None
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """A checkpoint written by :func:`save_checkpoint` (tensors, numbers, strings, containers only)."""
-    return torch.load(path, map_location=map_location, weights_only=True)
+    return _safe_load(path, map_location)
 
 
 def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> PoseResNet:
@@ -191,7 +217,7 @@ def load_published(
     from the layout (Microsoft: BGR, mmpose: RGB).
     """
     if not isinstance(source, Mapping):
-        source = torch.load(source, map_location="cpu", weights_only=True)
+        source = _safe_load(source, "cpu")
     state, layout, channel_order = convert_published_state(source, layout)
     if config is None:
         config = _infer_config(state, input_size=input_size, channel_order=channel_order)
