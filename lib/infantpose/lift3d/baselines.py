@@ -234,9 +234,13 @@ def _train(
     history = []
     begin = time.perf_counter()
     network.train()
-    for _ in range(config.steps):
-        index = rng.integers(count, size=config.batch_size)
-        inputs, targets = batch(index, rng)
+    chunk = 32  # batches made at once: the numpy view synthesis costs little per pose
+    for step in range(config.steps):
+        if step % chunk == 0:
+            size = min(chunk, config.steps - step) * config.batch_size
+            all_inputs, all_targets = batch(rng.integers(count, size=size), rng)
+        part = slice((step % chunk) * config.batch_size, (step % chunk + 1) * config.batch_size)
+        inputs, targets = all_inputs[part], all_targets[part]
         x = torch.as_tensor(inputs, device=device).view(config.batch_size, joints, 3)
         y = torch.as_tensor(targets, dtype=torch.float32, device=device)
         drop = torch.as_tensor(rng.random((config.batch_size, joints, 1)) < config.joint_dropout)
