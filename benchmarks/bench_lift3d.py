@@ -91,28 +91,24 @@ def select(
         )
         record("low_noise_share", str(share), profile, priors)
     variants = {
-        "as before (t=0.08, w=2, uniform size)": AugmentConfig(),
-        "stronger edit (t=0.3)": AugmentConfig(strength=0.3),
-        "infant proportions (per bone)": AugmentConfig(rescale="per_bone"),
-        "per bone + t=0.3": AugmentConfig(rescale="per_bone", strength=0.3),
-        "per bone + guidance 0.5": AugmentConfig(rescale="per_bone", guidance=0.5),
-        "per bone + filter (q=0.9)": AugmentConfig(rescale="per_bone", filter_quantile=0.9),
-        "per bone + at most 50 % augmented": AugmentConfig(rescale="per_bone", max_share=0.5),
-        "per bone + conditional model 1500 steps": AugmentConfig(
-            rescale="per_bone", train_steps=1500
+        "first design (t=0.08, w=2, uniform size)": AugmentConfig(strength=0.08, guidance=2.0),
+        "stronger edit (t=0.3, w=2)": AugmentConfig(strength=0.3, guidance=2.0),
+        "infant proportions (per bone, t=0.08, w=2)": AugmentConfig(
+            strength=0.08, guidance=2.0, rescale="per_bone"
         ),
+        "t=0.08, w=0.5": AugmentConfig(strength=0.08, guidance=0.5),
+        "weaker edit (t=0.03, w=0.5)": AugmentConfig(strength=0.03, guidance=0.5),
+        "weaker edit (t=0.015, w=0.5): the default": AugmentConfig(),
+        "default + filter (q=0.9)": AugmentConfig(filter_quantile=0.9),
+        "default + at most 50 % augmented": AugmentConfig(max_share=0.5),
+        "default + conditional model 1500 steps": AugmentConfig(train_steps=1500),
     }
-    if "augment" not in studies:
-        variants = {}
-    for name, config in variants.items():
-        profile = replace(base, sizes=augment_sizes, augment=config)
-        record("augment", name, profile, ("augmented",))
-    record(
-        "augment",
-        "baseline: infant from scratch",
-        replace(base, sizes=augment_sizes),
-        ("infant_scratch",),
-    )
+    if "augment" in studies:
+        for name, config in variants.items():
+            profile = replace(base, sizes=augment_sizes, augment=config)
+            record("augment", name, profile, ("augmented",))
+        scratch = replace(base, sizes=augment_sizes)
+        record("augment", "baseline: infant from scratch", scratch, ("infant_scratch",))
     for lr in (1e-4, 3e-4, 1e-3) if "lifter_adapt_lr" in studies else ():
         profile = replace(base, lifter_adapt=replace(base.lifter_adapt, lr=lr))
         record("lifter_adapt_lr", str(lr), profile, ("lifter_finetune",))
