@@ -55,7 +55,7 @@ def test_sde_marginals_match_closed_form():
         assert m == pytest.approx(math.exp(c))
         assert s == pytest.approx(1 - math.exp(2 * c))
         assert sde.std_at(ti) == pytest.approx(s)
-    # Reference numbers from the anchors: s(0.1) ≈ 0.104, s(0.01) ≈ 0.002.
+    # Reference numbers from ZeDO's released SDE (ipl-uw/ZeDO-Release): s(0.1) ≈ 0.104, s(0.01) ≈ 0.002.
     assert sde.std_at(0.1) == pytest.approx(0.1035, abs=1e-3)
     assert sde.std_at(0.01) == pytest.approx(0.0015, abs=5e-4)
     g2 = sde.diffusion_sq(torch.tensor(0.1, dtype=torch.float64))

@@ -1,6 +1,6 @@
 """Fit a body to COCO-17 2D keypoints, many images at once (SMPLify-X's recipe, batched).
 
-The objective per image, as in SMPLify-X and the FiDIP code (reference: anchors_fidip §2.4-2.5):
+The objective per image, as in SMPLify-X and the FiDIP code (ostadabbas/Infant-Pose-Estimation, its SMPLify-X-based SMIL fitting):
 
 * **data term** ``w_data^2 sum_j c_j^2 GMoF(x_j - Pi(X_j))`` over x and y, with the
   Geman-McClure ``GMoF(r) = rho^2 r^2 / (r^2 + rho^2)``, ``rho = 100 px``,

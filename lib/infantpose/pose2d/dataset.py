@@ -1,6 +1,6 @@
 """Training samples from a COCO keypoint set: one crop per annotation, with heatmap targets.
 
-:class:`PoseDataset` follows the reference data pipeline (anchors §1.4): GT box → centre/scale
+:class:`PoseDataset` follows the reference data pipeline (microsoft/human-pose-estimation.pytorch, as FiDIP uses it): GT box → centre/scale
 (×1.25, input aspect), optional augmentation (scale, rotation with probability, flip with the
 COCO-17 pair swap), one bilinear affine warp, ImageNet normalisation, Gaussian targets with
 visibility weights. Every sample also carries its domain label (``is_synthetic``: 1, real: 0,

@@ -3,7 +3,7 @@
 * :class:`GradientReversal` — identity forward, ``−λ · grad`` backward (Ganin & Lempitsky 2015).
   The FiDIP code has no such layer; it subtracts ``λ·BCE`` from the pose loss instead, which gives
   the feature extractor the same gradient but also leaks ``−λ·∂BCE/∂θ_D`` into the classifier's
-  ``.grad`` (anchors §1.3). With the layer, the pose step never touches the classifier.
+  ``.grad`` (ostadabbas/Infant-Pose-Estimation). With the layer, the pose step never touches the classifier.
 * :class:`DomainClassifier` — Linear → BN1d → ReLU → Linear → BN1d → ReLU → Linear(1), widths
   2048 and 512 as the paper. **Deviation:** the paper flattens layer-4 output of a 384×288
   input (2048·12·9 = 221,184 inputs, a 453M-weight first layer that only works at that size);

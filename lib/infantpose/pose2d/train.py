@@ -1,6 +1,6 @@
 """Training as FiDIP: the adult starting model, the pre-stage, stages I/II, plain fine-tuning.
 
-What runs (anchors §1.3, with the reference's bugs not repeated):
+What runs (FiDIP's code, ostadabbas/Infant-Pose-Estimation, with its bugs not repeated):
 
 * **Adult starting model** (:func:`train_adult_model`): all layers trained on the adult
   synthetic set. It stands in for COCO pretraining, since no weights can be downloaded; with
