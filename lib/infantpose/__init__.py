@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from .logs import install as _install_logging
+
 __version__ = "0.1.0"
 
 _SUBMODULES = (
@@ -23,8 +25,10 @@ _SUBMODULES = (
     "keypoints",
     "lab",
     "lift3d",
+    "logs",
     "metrics",
     "pose2d",
+    "progress",
     "render",
     "runs",
     "tables",
@@ -43,14 +47,19 @@ if TYPE_CHECKING:  # pragma: no cover
         keypoints,
         lab,
         lift3d,
+        logs,
         metrics,
         pose2d,
+        progress,
         render,
         runs,
         tables,
         viz,
         worked_examples,
     )
+
+
+_install_logging()  # the package's messages reach the screen and a run's log file
 
 
 def __getattr__(name: str):
