@@ -48,6 +48,7 @@ import torch
 from ..config import check_keys
 from ..keypoints import COCO17
 from ..optim import batched_lbfgs
+from ..progress import progress_bar
 from .model import BodyModel, BodyPose
 from .poses import POSE_LIBRARY, rest_corrections, rotmats_to_body_pose
 from .priors import GaussianMixturePrior, bending_energy, fit_pose_prior
@@ -361,6 +362,7 @@ def fit(
     intrinsics: Any = None,
     config: FitConfig | None = None,
     prior: GaussianMixturePrior | None = None,
+    progress: bool = True,
 ) -> FitResult:
     """Fit ``body`` to each image's COCO-17 keypoints, all images in one batch.
 
@@ -372,6 +374,7 @@ def fit(
             ``config.focal_length`` and the image centre.
         config: weights, schedule and thresholds (:class:`FitConfig`).
         prior: the pose prior (default: :func:`fit_pose_prior` for ``config.population``).
+        progress: show a bar over the optimisation stages (:mod:`infantpose.progress`).
 
     Raises:
         FitInputError: malformed keypoints (shape, v outside {0, 1, 2}, NaN or infinite
@@ -464,7 +467,16 @@ def fit(
             depth_reg = config.depth_weight**2 * (transl[:, 2] - guessed_depth).square()
             return data_weight.square() * residual.sum(-1) + depth_reg
 
+        stages = list(zip(config.pose_prior_weights, config.shape_weights, strict=True))
+        bar = progress_bar(
+            total=1 + len(stages),
+            desc=f"fit {n} bodies",
+            unit="stage",
+            enabled=progress,
+            leave=False,
+        )
         batched_lbfgs([orient, transl], camera_loss, config.camera_iterations)
+        bar.update()
 
         # Body stages.
         library_pose.requires_grad_(True)
@@ -481,7 +493,6 @@ def fit(
                 loss = loss + shape_weight**2 * z.square().sum(-1)
             return loss
 
-        stages = zip(config.pose_prior_weights, config.shape_weights, strict=True)
         for stage, (pose_weight, shape_weight) in enumerate(stages):
             with_shape = shape_z is not None and stage >= config.shape_from_stage
             params = [orient, transl, library_pose] + ([shape_z] if with_shape else [])
@@ -490,6 +501,8 @@ def fit(
                 lambda pw=pose_weight, sw=shape_weight, ws=with_shape: stage_loss(pw, sw, ws),
                 config.stage_iterations,
             )
+            bar.update()
+        bar.close()
 
         with torch.no_grad():
             final = stage_loss(

@@ -20,6 +20,7 @@ leaves nothing half-made.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,14 +40,21 @@ __all__ = [
     "dataset_root",
     "fit_source_poses",
     "infants_root",
+    "is_current",
     "load_made",
     "load_or_make",
     "make_adult_set",
     "make_synthetic_infants",
+    "read_stamp",
 ]
 
 #: SyRIP numbers synthetic training images from 10001 (``train10001.jpg``).
 SYRIP_SYNTHETIC_FIRST_ID = 10001
+
+#: The parameters a made dataset was made with, in its folder.
+STAMP_FILE = "synthesis.json"
+
+log = logging.getLogger(__name__)
 
 
 def dataset_root(name: str) -> Path:
@@ -109,18 +117,40 @@ def load_or_make(
     with ``parameters`` by the same engine code (:func:`engine_fingerprint`), else
     ``make(root)`` (which must write it, replacing any older folder) and record them."""
     root = Path(root)
-    stamp = root / "synthesis.json"
     stamped = {**parameters, "engine": engine_fingerprint()}
     wanted = json.loads(json.dumps(stamped, sort_keys=True, default=str))
-    if stamp.exists() and (root / annotation_file).exists():
-        try:
-            if json.loads(stamp.read_text()) == wanted:
-                return read_coco(root / annotation_file, image_root=root / image_dir)
-        except (OSError, json.JSONDecodeError):
-            pass  # unreadable stamp: make it again
+    made = read_stamp(root) if (root / annotation_file).exists() else None
+    if made == wanted:
+        log.debug(f"reusing {root}")
+        return read_coco(root / annotation_file, image_root=root / image_dir)
+    why = (
+        "not made yet"
+        if made is None
+        else "the code that makes it changed"
+        if made.get("engine") != wanted["engine"]
+        else "asked for with other parameters"
+    )
+    log.debug(f"making {root} ({why})")
     make(root)
-    write_json_atomic(stamp, wanted)
+    write_json_atomic(root / STAMP_FILE, wanted)
     return read_coco(root / annotation_file, image_root=root / image_dir)
+
+
+def read_stamp(root: str | os.PathLike) -> dict[str, Any] | None:
+    """The parameters the dataset in ``root`` was made with (its ``synthesis.json``), or None
+    when it has no readable stamp (then :func:`load_or_make` makes it again)."""
+    try:
+        stamp = json.loads((Path(root) / STAMP_FILE).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return stamp if isinstance(stamp, dict) else None
+
+
+def is_current(root: str | os.PathLike) -> bool:
+    """Whether the dataset in ``root`` was made by today's engine code: only then does
+    :func:`load_or_make` reuse it (when it is asked for with the same parameters)."""
+    stamp = read_stamp(root)
+    return stamp is not None and stamp.get("engine") == engine_fingerprint()
 
 
 @dataclass

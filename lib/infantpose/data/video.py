@@ -157,11 +157,13 @@ def extract_frames(
     rate = video_fps if video_fps > 0 else 1.0
 
     def read_all(target: Path | None) -> list[Frame]:
-        from tqdm.auto import tqdm
+        from ..progress import progress_bar
 
         frames: list[Frame] = []
         state = [0.0]
-        bar = tqdm(total=count or None, desc=video_path.name, unit="frame", disable=not progress)
+        bar = progress_bar(
+            total=count or None, desc=f"read {video_path.name}", unit="frame", enabled=progress
+        )
         index = 0
         try:
             while max_frames is None or len(frames) < max_frames:

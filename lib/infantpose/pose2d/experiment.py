@@ -12,6 +12,7 @@ Table 2: real/synthetic/both, with/without DA, with/without pre-stage, layer3+4 
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 _TRAIN_DATA = ("none", "real", "synthetic", "real+synthetic")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,7 @@ def run_experiment(
         seed=seed, frozen=spec.frozen, domain_adaptation=spec.domain_adaptation
     )
     train, val = split_validation(data.train, data.validation_fraction, seed)
+    log.debug(f"row {spec.name!r}, seed {seed}: {spec.description or spec.train_data}")
     if adult_model is None:
         adult_model, _ = train_adult_model(data.adult_synthetic, config)
     state = adult_model.state_dict() if isinstance(adult_model, torch.nn.Module) else adult_model
@@ -206,6 +210,10 @@ def run_experiment(
         chosen = evaluate(model, val, codec=config.codec, device=config.device)
         val_ap, val_oks = chosen.ap.ap, chosen.mean_oks
     test = evaluate(model, data.test, codec=config.codec, features=features, device=config.device)
+    log.debug(
+        f"row {spec.name!r}, seed {seed}: test AP {test.ap.ap:.3f}, validation AP {val_ap:.3f}, "
+        f"epoch {best_epoch + 1}, {time.perf_counter() - tic:.0f} s"
+    )
     return {
         "name": spec.name,
         "seed": seed,
@@ -293,6 +301,7 @@ def cached_adult_model(
         precision=resolve_precision(resolve_device(config.device), config.precision)
     )
     folder = Path(root) / f"adult_{config.model.depth}_{adult_fingerprint(adult, config, val_set)}"
+    log.debug(f"adult model: {folder} ({'resumed or reused' if folder.exists() else 'new'})")
     # The unused settings take their defaults, so that the checkpoint resumes whatever they were.
     defaults = TrainConfig().to_dict()
     unused = _not_in_fingerprint(config) - resumable_changes(config)

@@ -7,6 +7,7 @@ its BN statistics drifted on adult images although its weights were not updated.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ import torch
 from torch.utils.data import ConcatDataset, Dataset
 
 from ..data.coco import CocoKeypoints
+from ..progress import progress_bar
 from .config import TrainConfig
 from .dataset import PoseDataset
 from .domain import DomainClassifier, domain_loss
@@ -22,6 +24,8 @@ from .runtime import autocast_context, resolve_device
 from .train import _batches, _optimizer, build_classifier, train_dataset
 
 __all__ = ["pretrain_classifier"]
+
+log = logging.getLogger(__name__)
 
 
 class _Relabelled(Dataset):
@@ -69,11 +73,18 @@ def pretrain_classifier(
     ]
     data = ConcatDataset(parts)
     history = []
-    for epoch in range(config.pre_epochs):
+    epochs_bar = progress_bar(
+        range(config.pre_epochs), desc="pre-stage", unit="epoch", enabled=config.log
+    )
+    for epoch in epochs_bar:
         classifier.train()
         total, correct, loss_sum, steps = 0, 0.0, 0.0, 0
-        for batch in _batches(
-            data, config, epoch, config.pre_batch_size, balanced=config.balanced_batches
+        for batch in progress_bar(
+            _batches(data, config, epoch, config.pre_batch_size, balanced=config.balanced_batches),
+            desc=f"pre-stage epoch {epoch + 1}/{config.pre_epochs}",
+            unit="step",
+            enabled=config.log,
+            leave=False,
         ):
             x = batch["image"].to(device)
             domain = batch["domain"].to(device)
@@ -95,8 +106,10 @@ def pretrain_classifier(
         }
         history.append(record)
         if config.log:
-            print(
-                f"pre-stage epoch {epoch + 1}/{config.pre_epochs}  loss_domain {record['loss_domain']:.4g}  domain_acc {record['domain_acc']:.3f}",
-                flush=True,
+            epochs_bar.set_postfix(
+                loss_domain=f"{record['loss_domain']:.3g}", domain_acc=f"{record['domain_acc']:.3f}"
+            )
+            log.info(
+                f"pre-stage epoch {epoch + 1}/{config.pre_epochs}  loss_domain {record['loss_domain']:.4g}  domain_acc {record['domain_acc']:.3f}"
             )
     return classifier, history

@@ -42,6 +42,7 @@ The configuration (:class:`~infantpose.pose2d.config.TrainConfig`, paper default
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -54,6 +55,7 @@ import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from ..data.coco import CocoKeypoints
+from ..progress import progress_bar
 from .checkpoints import load_checkpoint, save_checkpoint
 from .config import PAPER_FROZEN, SELECTION, TrainConfig, cpu_config
 from .dataset import BalancedBatchSampler, PoseDataset, TensorSamples, preload
@@ -77,6 +79,8 @@ __all__ = [
     "train_dataset",
     "train_step",
 ]
+
+log = logging.getLogger(__name__)
 
 # Settings that may differ between an interrupted run and its resumption (``epochs`` only with
 # a constant learning rate: an annealed one depends on the run's length).
@@ -395,6 +399,10 @@ def fit(
         trained = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[context.local_rank] if device.type == "cuda" else None
         )
+    show = config.log and context.is_main
+    epochs_bar = progress_bar(
+        total=config.epochs, initial=start_epoch, desc="train", unit="epoch", enabled=show
+    )
     for epoch in range(start_epoch, config.epochs):
         tic = time.perf_counter()
         trained.train()  # the DDP wrapper has a flag of its own
@@ -403,14 +411,22 @@ def fit(
             classifier.train()
         sums: dict[str, float] = {}
         steps = 0
-        for batch in _batches(
-            data,
-            config,
-            epoch,
-            config.batch_size,
-            balanced=config.balanced_batches,
-            context=context,
-        ):
+        steps_bar = progress_bar(
+            _batches(
+                data,
+                config,
+                epoch,
+                config.batch_size,
+                balanced=config.balanced_batches,
+                context=context,
+            ),
+            total=steps_per_epoch,
+            desc=f"epoch {epoch + 1}/{config.epochs}",
+            unit="step",
+            enabled=show,
+            leave=False,
+        )
+        for batch in steps_bar:
             out = train_step(
                 trained,
                 batch,
@@ -425,6 +441,8 @@ def fit(
             for k, v in out.items():
                 sums[k] = sums.get(k, 0.0) + v
             steps += 1
+            steps_bar.set_postfix(loss=f"{out['loss_pose']:.3g}", refresh=False)
+        steps_bar.close()
         record = {"epoch": epoch, **{k: v / max(steps, 1) for k, v in sums.items()}}
         record["lr"] = optimizer.param_groups[0]["lr"]
         broadcast_buffers(model, context)
@@ -454,11 +472,15 @@ def fit(
                 "oks": key[1],
                 "model": copy.deepcopy(model.state_dict()),
             }
-        if config.log and context.is_main:
-            print(
+        if show:
+            epochs_bar.update()
+            epochs_bar.set_postfix(
+                loss=f"{record.get('loss_pose', math.nan):.3g}",
+                val_ap=f"{record.get('val_ap', math.nan):.3f}",
+            )
+            log.info(
                 f"epoch {epoch + 1}/{config.epochs}  "
-                + "  ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch"),
-                flush=True,
+                + "  ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch")
             )
         if last is not None and context.is_main:
             payload = {
@@ -491,6 +513,7 @@ def fit(
         context.barrier()  # no rank reads a checkpoint before rank 0 has written it
         if on_epoch_end is not None:
             on_epoch_end(epoch, record)
+    epochs_bar.close()
     if best["model"] is not None:
         model.load_state_dict(best["model"])
     validated = val_set is not None

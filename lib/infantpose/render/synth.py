@@ -524,9 +524,9 @@ class DatasetWriter:
         images, annotations = [], []
         parts_cache: dict[str, BodyParts] = {}
 
-        from tqdm.auto import tqdm
+        from ..progress import progress_bar
 
-        bar = tqdm(total=count, desc=f"render {name}", disable=not self.progress, unit="img")
+        bar = progress_bar(total=count, desc=f"render {name}", unit="img", enabled=self.progress)
         try:
             for start in range(0, count, batch_size):
                 index = torch.arange(start, min(start + batch_size, count))
