@@ -8,6 +8,7 @@ import torch
 
 from infantpose.body import BODY_JOINTS, POSE_JOINTS, BodyPose
 from infantpose.body.poses import (
+    ADULT_FLOOR_POSTURES,
     ADULT_POSTURES,
     INFANT_POSTURES,
     JOINT_DOFS,
@@ -41,7 +42,7 @@ def _joints(body, angles: np.ndarray, global_orient=None) -> torch.Tensor:
 
 def test_library_covers_the_issue_postures_and_stays_within_limits():
     assert {t.posture for t in POSE_LIBRARY["infant"]} == set(INFANT_POSTURES)
-    assert {t.posture for t in POSE_LIBRARY["adult"]} == set(ADULT_POSTURES)
+    assert {t.posture for t in POSE_LIBRARY["adult"]} == set(ADULT_POSTURES + ADULT_FLOOR_POSTURES)
     for templates in POSE_LIBRARY.values():
         for template in templates:
             angles = template.array()[None]
@@ -168,6 +169,21 @@ def test_sampler_errors_name_the_choices(anny_body):
         PoseSampler(anny_body, postures=["cartwheel"])
     adults = PoseSampler(anny_body, population="adult", postures=["walking"]).sample(5, seed=1)
     assert set(adults.posture) == {"walking"} and float(adults.pose.shape["age"].min()) >= 0.55
+
+
+def test_adults_stay_upright_unless_the_floor_postures_are_named(anny_body):
+    from infantpose.render.synth import is_lying
+
+    default = PoseSampler(anny_body, population="adult").sample(40, seed=3)
+    assert set(default.posture) <= set(ADULT_POSTURES)  # sets made before them are unchanged
+    floor = PoseSampler(anny_body, population="adult", postures=ADULT_FLOOR_POSTURES)
+    sample = floor.sample(60, seed=3)
+    assert set(sample.posture) == set(ADULT_FLOOR_POSTURES)
+    joints = anny_body(sample.pose).joints.detach().numpy()
+    lying = [is_lying(j) for j, p in zip(joints, sample.posture, strict=True) if p == "lying"]
+    upright = [is_lying(j) for j, p in zip(joints, sample.posture, strict=True) if p == "kneeling"]
+    assert lying and all(lying)  # lying adults lie, as the infants do
+    assert upright and not any(upright)
 
 
 def test_pose_select_takes_rows_with_their_shapes():

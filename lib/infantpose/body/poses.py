@@ -29,7 +29,8 @@ A rotation is applied to the joint's whole subtree, children first (``R = A B C`
 
 **Library.** :data:`POSE_LIBRARY` holds a few variants per posture, e.g. supine "frog" (hips
 flexed, abducted and externally rotated, elbows flexed beside the head: the posture of young
-infants), prone "forearm support", sitting "tripod"; adults stand, walk, reach, sit and bend.
+infants), prone "forearm support", sitting "tripod"; adults stand, walk, reach, sit and bend,
+and (asked for by name, :data:`ADULT_FLOOR_POSTURES`) lie, sit on the floor, kneel and crawl.
 The sampler perturbs a variant with Gaussian noise per coordinate, mirrors it left/right at
 random, clips every coordinate to :data:`JOINT_DOFS`' limits, and turns the body about the
 vertical (lying bodies also roll a little), deterministically under a seed.
@@ -53,7 +54,9 @@ from .joints import BODY_JOINTS, BODY_PARENTS, POSE_JOINTS
 from .model import BodyModel, BodyPose
 
 __all__ = [
+    "ADULT_FLOOR_POSTURES",
     "ADULT_POSTURES",
+    "DEFAULT_POSTURES",
     "INFANT_POSTURES",
     "JOINT_DOFS",
     "POSE_LIBRARY",
@@ -77,7 +80,13 @@ INFANT_POSTURES: tuple[str, ...] = (
     "crawling",
     "supported_standing",
 )
+#: The upright adult postures: SURREAL-like motion-capture people, and the default adult sample.
 ADULT_POSTURES: tuple[str, ...] = ("standing", "walking", "reaching", "sitting", "bending")
+#: Adults on the floor, as COCO has them and infants always are: asked for by name (``postures=``),
+#: so that every adult set made without them stays what it was.
+ADULT_FLOOR_POSTURES: tuple[str, ...] = ("lying", "floor_sitting", "kneeling", "all_fours")
+#: What :class:`PoseSampler` draws from when no ``postures`` are given.
+DEFAULT_POSTURES: dict[str, tuple[str, ...]] = {"infant": INFANT_POSTURES, "adult": ADULT_POSTURES}
 
 
 @dataclass(frozen=True)
@@ -248,6 +257,39 @@ POSE_LIBRARY: dict[str, tuple[PoseTemplate, ...]] = {
         _t("bending", "squat", spine1=(20, 0, 0), spine2=(10, 0, 0), hip=(110, 20, -10),
            knee=(120, 0, 0), ankle=(25, 0, 0), shoulder=(50, 80, 0), elbow=(30, 0, 0),
            noise_deg=8.0),
+        # On the floor (ADULT_FLOOR_POSTURES): lying in every orientation, sitting, kneeling,
+        # on all fours, the postures COCO's people share with infants.
+        _t("lying", "supine flat", "supine", shoulder=(25, 0, 0), elbow=(15, 0, 0),
+           knee=(5, 0, 0)),
+        _t("lying", "supine knees up", "supine", hip=(65, 10, 0), knee=(100, 0, 0),
+           ankle=(15, 0, 0), shoulder=(35, 70, 0), elbow=(60, 0, 0)),
+        _t("lying", "supine arms overhead", "supine", shoulder=(165, 20, 0), elbow=(20, 0, 0),
+           left_hip=(20, 10, 0), left_knee=(30, 0, 0)),
+        _t("lying", "prone", "prone", shoulder=(150, 30, 0), elbow=(70, 0, 0), neck=(-10, 0, 35),
+           hip=(5, 10, 0), knee=(10, 0, 0)),
+        _t("lying", "prone on forearms", "prone", spine3=(-15, 0, 0), spine2=(-10, 0, 0),
+           neck=(-35, 0, 0), shoulder=(80, 85, 0), elbow=(90, 0, 0), knee=(20, 0, 0)),
+        _t("lying", "side curled", "side_left", spine1=(10, 0, 0), spine2=(10, 0, 0),
+           neck=(15, 0, 0), hip=(70, 10, 0), knee=(85, 0, 0), shoulder=(75, 85, 0),
+           elbow=(70, 0, 0)),
+        _t("lying", "side open", "side_right", left_hip=(30, 10, 0), right_hip=(60, 5, 0),
+           knee=(50, 0, 0), left_shoulder=(50, 70, 0), right_shoulder=(100, 90, 0),
+           elbow=(40, 0, 0)),
+        _t("floor_sitting", "cross-legged", spine1=(10, 0, 0), hip=(90, 45, -40),
+           knee=(130, 0, 0), shoulder=(25, 70, 0), elbow=(70, 0, 0)),
+        _t("floor_sitting", "legs forward", spine1=(10, 0, 0), hip=(90, 10, 0), knee=(10, 0, 0),
+           shoulder=(35, 85, 0), elbow=(20, 0, 0), neck=(10, 0, 0)),
+        _t("floor_sitting", "leaning back", spine1=(-5, 0, 0), hip=(70, 15, 0), knee=(80, 0, 0),
+           shoulder=(30, -40, 0), elbow=(5, 0, 0), neck=(-10, 0, 0)),
+        _t("kneeling", "upright", hip=(5, 5, 0), knee=(95, 0, 0), ankle=(-30, 0, 0),
+           shoulder=(20, 40, 0), elbow=(40, 0, 0)),
+        _t("kneeling", "on heels", spine1=(10, 0, 0), hip=(70, 10, 0), knee=(150, 0, 0),
+           ankle=(-40, 0, 0), shoulder=(40, 85, 0), elbow=(50, 0, 0)),
+        _t("all_fours", "hands and knees", "prone", hip=(90, 10, 0), knee=(90, 0, 0),
+           ankle=(-35, 0, 0), shoulder=(90, 90, 0), elbow=(5, 0, 0), neck=(-35, 0, 0)),
+        _t("all_fours", "crawling step", "prone", left_hip=(110, 10, 0), right_hip=(70, 10, 0),
+           knee=(95, 0, 0), ankle=(-35, 0, 0), left_shoulder=(75, 90, 0),
+           right_shoulder=(105, 90, 0), elbow=(10, 0, 0), neck=(-30, 0, 0)),
     ),
 }  # fmt: skip
 
@@ -437,7 +479,8 @@ class PoseSampler:
         body: the body model the poses are for (its rest pose is corrected to the library's
             T-pose, see :func:`rest_corrections`); ``None`` gives T-pose-relative poses (SMPL).
         population: ``"infant"`` or ``"adult"``.
-        postures: restrict to these postures (default: all of the population's).
+        postures: draw from these postures (default: :data:`DEFAULT_POSTURES`, every infant
+            posture; the upright adult ones, :data:`ADULT_FLOOR_POSTURES` by name).
         noise_scale: multiplies each template's per-coordinate noise (0 gives the templates).
         mirror: mirror half of the poses left-right.
         shapes: sample anny phenotypes too (only for anny bodies; otherwise shape stays None).
@@ -458,13 +501,15 @@ class PoseSampler:
             )
         templates = POSE_LIBRARY[population]
         known = sorted({t.posture for t in templates})
-        if postures is not None:
+        if postures is None:
+            postures = DEFAULT_POSTURES[population]
+        else:
             unknown = [p for p in postures if p not in known]
             if unknown:
                 raise ValueError(
                     f"unknown {population} postures {unknown}; available: {', '.join(known)}"
                 )
-            templates = tuple(t for t in templates if t.posture in postures)
+        templates = tuple(t for t in templates if t.posture in postures)
         self.population = population
         self.templates = templates
         self.postures = tuple(dict.fromkeys(t.posture for t in templates))
