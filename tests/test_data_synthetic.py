@@ -93,3 +93,48 @@ def test_load_made_reads_a_made_set_or_says_which_chapter_makes_it(tmp_path, mon
     (root / "synthesis.json").write_text("{}")
     made = load_made(root, "the SURREAL-like adults", "train_adult")
     assert made.image_path(1) == root / "images" / "train_adult" / "a.jpg"
+
+
+def test_adult_sets_with_floor_postures_or_other_frames_get_their_own_folder(monkeypatch, tmp_path):
+    from infantpose.data import synthetic
+
+    monkeypatch.setenv("INFANTPOSE_DATA", str(tmp_path))
+    seen = []
+    monkeypatch.setattr(synthetic, "load_or_make", lambda root, *a: seen.append((root, a[2])))
+    synthetic.adult_set("surreal", 5, 1)
+    synthetic.adult_set("surreal", 5, 1, postures="floor", image_size=(640, 480))
+    (plain, plain_parameters), (floor, floor_parameters) = seen
+    assert plain.name == "adults_surreal_n5_s1_anny" and "postures" not in plain_parameters
+    assert floor.name == "adults_surreal_n5_s1_anny_floor_640x480"
+    assert floor_parameters["postures"] == "floor"
+    with pytest.raises(ValueError, match="upright, floor, all"):
+        synthetic.adult_set("surreal", 5, 1, postures="sideways")
+
+
+def test_coco_like_pretraining_set_merges_its_parts_with_distinct_ids(monkeypatch, tmp_path):
+    from infantpose.data import synthetic
+
+    calls = []
+
+    def fake_adult_set(preset, count, seed, *, postures, image_size, progress):
+        calls.append((preset, count, seed, postures, tuple(image_size)))
+        folder = tmp_path / f"{preset}_{postures}_{seed}"
+        points = np.column_stack([np.arange(17) + 10.0, np.arange(17) * 2 + 10.0, np.full(17, 2)])
+        images = [image_record(i, f"adult{i:05d}.jpg", 64, 64) for i in range(1, count + 1)]
+        annotations = [annotation_record(i, i, points) for i in range(1, count + 1)]
+        return make_coco(images, annotations, image_root=folder, source=str(folder))
+
+    monkeypatch.setattr(synthetic, "adult_set", fake_adult_set)
+    made = synthetic.adult_pretraining_set("coco-like", 10, 1)
+    assert calls == [  # 2.5 rounds to 2 twice: the first part takes what is left
+        ("surreal", 6, 1, "upright", (384, 288)),
+        ("surreal", 2, 1001, "floor", (640, 480)),
+        ("photo", 2, 2001, "all", (640, 480)),
+    ]
+    assert made.num_images == 10 and len(set(made.image_ids)) == 10
+    assert {a["image_id"] for a in made.annotations} == set(made.image_ids)
+    calls.clear()
+    assert synthetic.adult_pretraining_set("surreal", 10, 1).num_images == 10
+    assert calls == [("surreal", 10, 1, "upright", (384, 288))]
+    with pytest.raises(ValueError, match="surreal, coco-like"):
+        synthetic.adult_pretraining_set("coco", 10, 1)

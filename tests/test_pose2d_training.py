@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 from pathlib import Path
@@ -34,6 +35,7 @@ from infantpose.pose2d import (
     pretrain_classifier,
     run_experiment,
     split_validation,
+    thin_training_set,
 )
 from infantpose.pose2d.domain import domain_loss
 from infantpose.pose2d.train import build_classifier, train_step
@@ -294,6 +296,38 @@ def test_adult_cache_key_covers_the_schedule_length_and_the_code(pose_set, monke
         assert adult_fingerprint(pose_set, annealed.replace(**change)) != key, change
     monkeypatch.setattr(experiment, "training_code_digest", lambda: "edited-train-py")
     assert adult_fingerprint(pose_set, annealed) != key
+
+
+def test_adult_cache_key_does_not_depend_on_where_the_data_lies(pose_set, tmp_path):
+    import shutil
+
+    moved = tmp_path / "moved"
+    shutil.copytree(pose_set.image_root, moved)
+    config = tiny_config(epochs=1)
+    elsewhere = type(pose_set)(
+        images=pose_set.images, annotations=pose_set.annotations,
+        categories=pose_set.categories, image_root=moved,
+    )  # fmt: skip
+    absolute = copy.deepcopy(pose_set)  # what CocoKeypoints.merge makes of sets in two folders
+    for image in absolute.images:
+        image["file_name"] = str(pose_set.image_path(image).resolve())
+    key = adult_fingerprint(pose_set, config)
+    assert adult_fingerprint(elsewhere, config) == key == adult_fingerprint(absolute, config)
+    assert adult_fingerprint(pose_set.subset(pose_set.image_ids[:3]), config) != key
+
+
+def test_thinned_training_sets_keep_both_domains_and_their_share(pose_set):
+    thin = thin_training_set(pose_set, 0.5, seed=0)
+    real = [i for i in pose_set.image_ids if pose_set.is_synthetic(i) is False]
+    synthetic = [i for i in pose_set.image_ids if pose_set.is_synthetic(i) is True]
+    kept = set(thin.image_ids)
+    assert len(kept & set(real)) == round(len(real) / 2)
+    assert len(kept & set(synthetic)) == round(len(synthetic) / 2)
+    assert thin_training_set(pose_set, 0.5, seed=0).image_ids == thin.image_ids
+    assert thin_training_set(pose_set, 0.5, seed=1).image_ids != thin.image_ids
+    assert thin_training_set(pose_set, 1.0, seed=0) is pose_set
+    with pytest.raises(ValueError, match="train_fraction"):
+        thin_training_set(pose_set, 0.0, seed=0)
 
 
 def test_learning_rate_warms_up_then_anneals_to_zero():

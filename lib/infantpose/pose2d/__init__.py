@@ -36,6 +36,7 @@ from .experiment import (
     cached_adult_model,
     run_experiment,
     split_validation,
+    thin_training_set,
 )
 from .heatmaps import (
     HeatmapCodec,
@@ -103,6 +104,7 @@ __all__ = [
     "save_checkpoint",
     "set_train_mode",
     "split_validation",
+    "thin_training_set",
     "train_adult_model",
     "transform_preds",
 ]

@@ -39,6 +39,7 @@ __all__ = [
     "cached_adult_model",
     "run_experiment",
     "split_validation",
+    "thin_training_set",
 ]
 
 _TRAIN_DATA = ("none", "real", "synthetic", "real+synthetic")
@@ -145,6 +146,23 @@ def split_validation(
     return train.subset(rest), train.subset(sorted(val_ids))
 
 
+def thin_training_set(train: CocoKeypoints, fraction: float, seed: int) -> CocoKeypoints:
+    """``fraction`` of the real and of the synthetic images of ``train`` (at least one of
+    each domain present), drawn with ``seed``; the whole set when ``fraction`` is 1."""
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"train_fraction={fraction!r}: a share of the training images in (0, 1]")
+    if fraction == 1.0:
+        return train
+    rng = np.random.default_rng([seed, 4321])
+    keep: list[int] = []
+    for synthetic in (False, True):
+        ids = [im["id"] for im in train.images if bool(train.is_synthetic(im)) is synthetic]
+        if ids:
+            count = max(1, round(fraction * len(ids)))
+            keep += rng.choice(ids, count, replace=False).tolist()
+    return train.subset(sorted(keep))
+
+
 def _select(train: CocoKeypoints, which: str) -> CocoKeypoints:
     if which == "real":
         return train.filter(is_synthetic=False)
@@ -162,8 +180,13 @@ def run_experiment(
     adult_model: PoseResNet | dict[str, torch.Tensor] | None = None,
     checkpoint_dir: str | None = None,
     features: bool = True,
+    train_fraction: float = 1.0,
 ) -> dict[str, Any]:
     """Train one table row with ``seed`` and evaluate it on ``data.test``.
+
+    ``train_fraction`` < 1 trains on that share of the training images left after the
+    validation split (:func:`thin_training_set`, real and synthetic thinned alike), for a
+    learning curve against data size whose validation images are the full-size run's.
 
     ``adult_model`` (a model or its state dict) is the starting point; when None it is trained
     here on ``data.adult_synthetic`` with ``config`` (all layers) — pass it to share it between
@@ -179,6 +202,7 @@ def run_experiment(
         seed=seed, frozen=spec.frozen, domain_adaptation=spec.domain_adaptation
     )
     train, val = split_validation(data.train, data.validation_fraction, seed)
+    train = thin_training_set(train, train_fraction, seed)
     log.debug(f"row {spec.name!r}, seed {seed}: {spec.description or spec.train_data}")
     if adult_model is None:
         adult_model, _ = train_adult_model(data.adult_synthetic, config)
@@ -276,8 +300,15 @@ def adult_fingerprint(
 
     skip = _not_in_fingerprint(config)
     settings = {k: v for k, v in config.to_dict().items() if k not in skip}
+    # File names without their folders: a merged set's names are absolute, and moving the data
+    # root does not change the model.
     records = [settings, training_code_digest()] + [
-        None if s is None else {"images": s.images, "annotations": s.annotations}
+        None
+        if s is None
+        else {
+            "images": [{**i, "file_name": Path(i["file_name"]).name} for i in s.images],
+            "annotations": s.annotations,
+        }
         for s in (adult, val_set)
     ]
     digest = hashlib.sha256(json.dumps(records, sort_keys=True, default=str).encode())
@@ -315,22 +346,28 @@ def book_adult_model(
     pretrain_adults: int,
     validation_adults: int,
     epochs: int,
+    pretrain_set: str = "surreal",
     root: str | os.PathLike | None = None,
     progress: bool = False,
     context: Any = None,
 ) -> tuple[PoseResNet, Any]:
-    """The book's adult starting model: trained on ``pretrain_adults`` SURREAL-like adults
-    rendered with ``config.seed + 1``, its epoch chosen on chapter 02's ``validation_adults``
-    (rendered with ``config.seed``, so no image is in both), cached under
+    """The book's adult starting model: trained on ``pretrain_adults`` adults of
+    ``pretrain_set`` (:data:`~infantpose.data.synthetic.ADULT_PRETRAINING_SETS`: ``surreal``,
+    upright SURREAL-like people, or ``coco-like``, half of them on the floor or with the photo
+    look) rendered with ``config.seed + 1`` on, its epoch chosen on chapter 02's
+    ``validation_adults`` SURREAL-like adults (rendered with ``config.seed``, so no image is in
+    both), cached under
     ``<data>/cache/pose2d`` (:func:`cached_adult_model`). Chapters 01 and 03 and
     ``python -m infantpose.pose2d adult`` all call this, so they share one model. Under
     ``torchrun`` (``context``) rank 0 makes the data sets while the others wait."""
     from ..config import data_root
-    from ..data.synthetic import adult_set
+    from ..data.synthetic import adult_pretraining_set, adult_set
 
     def sets():
         return (
-            adult_set("surreal", pretrain_adults, config.seed + 1, progress=progress),
+            adult_pretraining_set(
+                pretrain_set, pretrain_adults, config.seed + 1, progress=progress
+            ),
             adult_set("surreal", validation_adults, config.seed),
         )
 
