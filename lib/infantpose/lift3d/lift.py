@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from ..keypoints import get_layout
+from ..progress import progress_bar
 from .data import root_of
 from .keys import CheckedConfig
 from .train import ScorePrior
@@ -264,12 +265,14 @@ def lift(
     trajectory_every: int = 0,
     batch_size: int | None = None,
     bone_length: float | None = None,
+    progress: bool = True,
 ) -> LiftResult:
     """Lift 2D keypoints (B, J, 2|3) to root-relative 3D poses with ``prior`` (see the module docstring).
 
     ``init_poses`` (S, J, 3): start poses, one per hypothesis (default: :func:`initial_poses`
     of the training poses the prior keeps, ``config.hypotheses`` of them). ``layout`` (optional) names the keypoints'
     layout and must match the prior's. ``batch_size`` splits very large inputs into chunks.
+    ``progress`` shows a bar over the chunks' solver steps (:mod:`infantpose.progress`).
     """
     config = config or LiftConfig()
     layout_name = get_layout(prior.layout).name
@@ -303,6 +306,14 @@ def lift(
         target = float(bone_length)
     start = time.perf_counter()
     chunk = batch_size or len(points)
+    starts = range(0, max(len(points), 1), chunk)
+    bar = progress_bar(
+        total=len(starts) * config.oil_steps,
+        desc=f"lift {len(points)} poses",
+        unit="step",
+        enabled=progress,
+        leave=False,
+    )
     parts = [
         _lift_batch(
             prior,
@@ -315,9 +326,11 @@ def lift(
             torch.device(device),
             trajectory_every,
             target,
+            bar=bar,
         )
-        for i in range(0, max(len(points), 1), chunk)
+        for i in starts
     ]
+    bar.close()
     poses = np.concatenate([p[0] for p in parts])
     trans = np.concatenate([p[1] for p in parts])
     reproj = np.concatenate([p[2] for p in parts])
@@ -349,6 +362,8 @@ def _lift_batch(
     device: torch.device,
     trajectory_every: int,
     bone_length: float | None = None,
+    *,
+    bar: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
     dtype = torch.float32
     batch, hyps, joints = len(points), len(init), init.shape[1]
@@ -441,6 +456,8 @@ def _lift_batch(
             X = X - X[:, root].mean(1, keepdim=True)
             if trajectory_every and (i % trajectory_every == 0 or i == config.oil_steps - 1):
                 snapshots.append(X.view(batch, hyps, joints, 3).cpu().numpy().copy())
+            if bar is not None:
+                bar.update()
         if bone_length is not None:
             bones = torch.as_tensor(get_layout(layout).bone_indices, device=device)
             length = (X[:, bones[:, 0]] - X[:, bones[:, 1]]).norm(dim=-1).mean(1)

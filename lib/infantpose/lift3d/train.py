@@ -28,6 +28,7 @@ from torch import nn
 
 from ..io import atomic_path
 from ..keypoints import get_layout
+from ..progress import progress_bar
 from .keys import CheckedConfig
 from .score import ScoreConfig, ScoreNet
 from .sde import SubVPSDE
@@ -181,11 +182,13 @@ def train_score_model(
     kind: str = "score",
     ema: nn.Module | None = None,
     start_step: int = 0,
+    progress: bool = True,
 ) -> ScorePrior:
     """Train ``network``'s trainable parameters by DSM on ``poses`` (N, J, 3); returns the prior.
 
     ``labels`` (N,) class indices for conditional networks (dropped to the "none" token with
     probability ``label_dropout``). ``ema`` continues an existing average (fine-tuning).
+    ``progress`` shows a bar over the steps with the running loss (:mod:`infantpose.progress`).
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -209,6 +212,9 @@ def train_score_model(
     history = []
     network.train()
     start = time.perf_counter()
+    bar = progress_bar(
+        total=config.steps, desc=f"train {kind} prior", unit="step", enabled=progress, leave=False
+    )
     for step in range(config.steps):
         index = torch.randint(len(poses), (config.batch_size,), generator=generator).to(device)
         x0 = poses[index]
@@ -244,6 +250,10 @@ def train_score_model(
             for pe, p in trainable:
                 pe.lerp_(p, 1.0 - rate)
         history.append(float(loss.detach()))
+        bar.update()
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{np.mean(history[-50:]):.3g}", refresh=False)
+    bar.close()
     network.eval()
     ema.eval()
     return ScorePrior(
@@ -274,13 +284,21 @@ def train_prior(
     seed: int = 0,
     labels: Any = None,
     device: Any = "cpu",
+    progress: bool = True,
 ) -> ScorePrior:
     """Train a prior from scratch on root-relative poses (N, J, 3) in ``score_config.layout``."""
     score_config = score_config or ScoreConfig()
     config = config or TrainConfig()
     torch.manual_seed(seed)
     return train_score_model(
-        ScoreNet(score_config), poses, config, score_config, labels=labels, seed=seed, device=device
+        ScoreNet(score_config),
+        poses,
+        config,
+        score_config,
+        labels=labels,
+        seed=seed,
+        device=device,
+        progress=progress,
     )
 
 
@@ -291,6 +309,7 @@ def finetune(
     *,
     seed: int = 0,
     device: Any = "cpu",
+    progress: bool = True,
 ) -> ScorePrior:
     """ZeDO-i's fine-tuning: every weight trained further on ``poses``, from the prior's EMA.
 
@@ -312,6 +331,7 @@ def finetune(
         device=device,
         ema=copy.deepcopy(network),
         start_step=prior.step,
+        progress=progress,
     )
 
 
