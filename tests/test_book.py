@@ -157,6 +157,25 @@ def test_a_chapter_runs_with_its_parameters_and_is_timed(tmp_path, runs):
     )
 
 
+def test_a_chapter_keeps_its_log_and_shows_no_progress_widget(tmp_path, runs):
+    body = _cell(
+        "import logging\nfrom infantpose.progress import progress_bar\n"
+        "for _ in progress_bar(range(3), desc='demo loop', unit='step'):\n    pass\n"
+        "logging.getLogger('infantpose.demo').info('epoch 1/1  loss 0.5')"
+    )
+    root, profile = _scratch_project(tmp_path / "p", body)
+    run_chapter("00-demo", profile, root=root, log_dir=tmp_path)
+    executed = json.loads((root / "book" / "notebooks" / "00-demo.ipynb").read_text())
+    outputs = [o for c in executed["cells"] for o in c.get("outputs", [])]
+    # A bar widget's state is not kept in the executed copy: the built page would show it broken.
+    assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    assert not any("demo loop" in "".join(o.get("text", "")) for o in outputs)
+    assert any("epoch 1/1  loss 0.5" in "".join(o.get("text", "")) for o in outputs)
+    log = (runs / "t" / "00-demo" / "infantpose.log").read_text()  # beside metrics.json
+    assert "infantpose.demo: epoch 1/1  loss 0.5" in log
+    assert "demo loop" in log and "3/3" in log
+
+
 def test_a_failing_chapter_names_the_notebook_and_the_cell(tmp_path, runs):
     body = _cell("x = 1") + _cell("ratio = 1 / 0  # the bug")
     root, profile = _scratch_project(tmp_path / "p", body)

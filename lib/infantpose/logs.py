@@ -32,18 +32,24 @@ _package = logging.getLogger("infantpose")
 
 
 class _ScreenHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stdout`` is when a record comes (a notebook swaps it)."""
+    """Writes to whatever ``sys.stdout`` is when a record comes (a notebook swaps it);
+    warnings and errors to ``sys.stderr``."""
 
     def __init__(self) -> None:
         super().__init__(sys.stdout)
+        self._level = logging.INFO
 
     @property  # type: ignore[override]
     def stream(self):
-        return sys.stdout
+        return sys.stderr if self._level >= logging.WARNING else sys.stdout
 
     @stream.setter
     def stream(self, value) -> None:
         pass
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._level = record.levelno
+        super().emit(record)
 
 
 def _not_progress(record: logging.LogRecord) -> bool:
@@ -64,7 +70,7 @@ def install() -> None:
     if getattr(_package, "_infantpose_installed", False):
         return
     _package._infantpose_installed = True  # type: ignore[attr-defined]
-    _package.setLevel(logging.INFO)
+    _package.setLevel(logging.DEBUG)  # DEBUG records reach the log files only
     if not logging.getLogger().handlers:
         screen = _ScreenHandler()
         screen.setLevel(logging.INFO)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -45,11 +46,15 @@ from ..config import (
     runs_root,
 )
 from ..io import atomic_path, write_json_atomic
+from ..logs import LOG_FILE_ENV, LOG_FILE_NAME
+from ..progress import PROGRESS_ENV
 from .chapters import CHAPTERS, ChapterFailed
 
 KERNEL_NAME = "infantpose"
 KERNEL_DISPLAY_NAME = "Python (infantpose)"
 TIMINGS_FILE = "timings.json"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -274,18 +279,28 @@ def run_chapter(notebook: str, profile: Profile, *, root: Path, log_dir: Path) -
             "-f", str(params_file), "-k", KERNEL_NAME, "--cwd", str(root / "notebooks"),
             "--execution-timeout", str(int(profile.cell_timeout_s)), "--no-progress-bar",
         ]  # fmt: skip
+        package_log = out_dir / LOG_FILE_NAME
+        package_log.unlink(missing_ok=True)  # this run's messages only
         env = {
             **os.environ,
             "INFANTPOSE_DATA": str(data_root()),
             "INFANTPOSE_RUNS": str(runs_root()),
             "MPLBACKEND": "module://matplotlib_inline.backend_inline",
             "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            # The package's messages and progress into the run folder, beside metrics.json;
+            # no progress widgets in the executed pages (their state is not kept).
+            LOG_FILE_ENV: str(package_log),
+            PROGRESS_ENV: "off" if os.environ.get(PROGRESS_ENV) == "off" else "log",
         }
         log_path = log_dir / f"{notebook}.log"
         start = time.perf_counter()
-        with open(log_path, "w", encoding="utf-8") as log:
+        with open(log_path, "w", encoding="utf-8") as papermill_log:
             proc = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                command,
+                stdout=papermill_log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
             )
             status = "stopped"
             try:
@@ -309,7 +324,8 @@ def run_chapter(notebook: str, profile: Profile, *, root: Path, log_dir: Path) -
         )
         raise ChapterFailed(
             f"chapter {notebook} {reason} in {failing_cell(kept)}\n"
-            f"  executed copy up to the failure: {kept}\n  log: {log_path}"
+            f"  executed copy up to the failure: {kept}\n  log: {log_path}\n"
+            f"  the package's messages and progress: {package_log}"
         )
     book_copy = root / "book" / "notebooks" / f"{notebook}.ipynb"
     with atomic_path(book_copy) as tmp_copy:
@@ -402,7 +418,8 @@ def _run_chapters(
     log_dir.mkdir(parents=True, exist_ok=True)
     recorded = dict(read_timings(profile.name).get("chapters", {})) if only else {}
     for notebook in chapters:
-        print(f"[{profile.name}] {notebook} …", flush=True)
+        follow = run_dir(profile.name, notebook) / LOG_FILE_NAME
+        log.info(f"[{profile.name}] {notebook} … (to watch it: tail -f {follow})")
         try:
             timing = run_chapter(notebook, profile, root=root, log_dir=log_dir)
         except ChapterFailed:
@@ -411,12 +428,12 @@ def _run_chapters(
             raise
         recorded[notebook] = timing.to_dict()
         flag = "  OVER BUDGET" if timing.over_budget else ""
-        print(
+        log.info(
             f"[{profile.name}] {notebook} done in {timing.seconds:.1f} s (budget {timing.budget_s:.0f} s){flag}"
         )
     payload = _write_timings(profile, recorded)
     over = [name for name, c in payload["chapters"].items() if c["over_budget"]]
-    print(
+    log.info(
         f"[{profile.name}] book: {payload['total_s']:.0f} s of {profile.book_budget_s:.0f} s budget"
     )
     if over or payload["over_budget"]:
@@ -425,5 +442,5 @@ def _run_chapters(
         )
         if fail_over_budget:
             raise ChapterFailed(message)
-        print(f"WARNING: {message}", file=sys.stderr)
+        log.warning(f"WARNING: {message}")
     return payload
