@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 PROFILE ?= default
 STAMP := $(VENV)/.installed
 
-.PHONY: book test lab setup system-deps browser lint format constraints clean
+.PHONY: book test browser-test lab setup system-deps browser lint format constraints clean
 
 book: setup  ## all chapters with PROFILE (default), results page, HTML book in _build/html
 	$(PY) -m infantpose.book all --profile $(PROFILE)
@@ -19,9 +19,13 @@ book: setup  ## all chapters with PROFILE (default), results page, HTML book in 
 test: setup browser  ## what CI runs (.ci/run)
 	$(VENV)/bin/ruff check lib tests benchmarks
 	$(VENV)/bin/ruff format --check lib tests benchmarks
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -m "not browser"
+	$(MAKE) --no-print-directory browser-test
 	$(PY) -m infantpose.book all --profile smoke --fail-over-budget
 	$(PY) -m infantpose.book check
+
+browser-test: setup browser  ## the co-labelling widget in JupyterLab, driven by headless Chromium
+	$(VENV)/bin/pytest -q -m browser
 
 lab: setup  ## JupyterLab on the same environment; the .md chapters open as notebooks
 	$(PY) -m infantpose.lab $(ARGS)

@@ -11,6 +11,7 @@ Saving in Lab writes the ``.md`` source and a paired ``.ipynb`` (git ignores it)
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -19,6 +20,8 @@ from pathlib import Path
 from .book.run import ensure_kernel
 from .config import data_root, project_root, runs_root
 from .io import write_json_atomic
+
+log = logging.getLogger(__name__)
 
 #: JupyterLab settings: Markdown files open with jupytext's notebook view.
 LAB_OVERRIDES = {
@@ -52,19 +55,25 @@ def missing_lab_extensions(prefix: Path | None = None) -> list[str]:
     ]
 
 
+def lab_command(notebook_dir: Path, *extra: str) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that start JupyterLab on this environment in
+    ``notebook_dir``, with the data and runs roots the package uses (``make lab``; the
+    browser test of the co-labelling widget starts Lab the same way)."""
+    env = {**os.environ, "INFANTPOSE_DATA": str(data_root()), "INFANTPOSE_RUNS": str(runs_root())}
+    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebook_dir}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers and CI machines often run as root
+    return [*command, *extra], env
+
+
 def main() -> int:
     missing = missing_lab_extensions()
     if missing:
-        print(f"missing JupyterLab extensions {missing}: run `make setup` again", file=sys.stderr)
+        log.error(f"missing JupyterLab extensions {missing}: run `make setup` again")
         return 1
     ensure_kernel()
     write_lab_settings()
-    root = project_root()
-    env = {**os.environ, "INFANTPOSE_DATA": str(data_root()), "INFANTPOSE_RUNS": str(runs_root())}
-    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={root / 'notebooks'}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")  # containers and CI machines often run as root
-    command += sys.argv[1:]
+    command, env = lab_command(project_root() / "notebooks", *sys.argv[1:])
     return subprocess.call(command, env=env)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from typing import ClassVar
 
 from ..config import project_root
 from .chapters import ChapterFailed
+from .devtools import CHROMIUM_FLAGS, INSTALL_HINT, find_chromium
 
 _ASSET_TAG = re.compile(
     r"<(script|img|iframe|source|video|audio|embed|link)\b[^>]*>", re.IGNORECASE
@@ -69,11 +69,11 @@ def build_html(root: Path | None = None) -> Path:
 # ---------------------------------------------------------------- opened as a reader would
 
 _CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-default-apps", "--hide-scrollbars", "--window-size=1280,1000",
-    "--virtual-time-budget=8000", "--enable-logging=stderr", "--v=0",
-)  # fmt: skip
+    *CHROMIUM_FLAGS,
+    "--virtual-time-budget=8000",
+    "--enable-logging=stderr",
+    "--v=0",
+)
 _LOCAL_SCHEMES = ("data:", "blob:", "about:", "chrome:", "chrome-extension:", "devtools:")
 
 
@@ -192,11 +192,9 @@ def check_in_browser(
     html_dir = html_dir or root / "_build" / "html"
     screenshot_dir = screenshot_dir or root / "_build" / "screenshots"
     screenshot_dir.mkdir(parents=True, exist_ok=True)
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = find_chromium()
     if chromium is None:
-        raise ChapterFailed(
-            "headless Chromium is needed to check the book: `make browser` installs it"
-        )
+        raise ChapterFailed(f"headless Chromium is needed to check the book: {INSTALL_HINT}")
     skip = {"genindex.html", "search.html"}
     pages = sorted(
         p for p in html_dir.rglob("*.html") if p.name not in skip and "_static" not in p.parts
