@@ -264,7 +264,8 @@ def validate_file(path: Path, images: Path | None, syrip: bool) -> list[str]:
     from .data.syrip import DatasetError, _check_is_synthetic
 
     if not path.is_file():
-        raise CliError(f"{path}: no such file", "give the path of a COCO keypoint JSON file")
+        what = "is a folder, not a file" if path.is_dir() else "no such file"
+        raise CliError(f"{path}: {what}", "give the path of a COCO keypoint JSON file")
     lines = []
     if images is not None and not images.is_dir():
         lines.append(
