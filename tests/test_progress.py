@@ -46,11 +46,14 @@ def test_off_silences_and_auto_draws(monkeypatch, capsys):
 def test_log_mode_writes_lines_to_the_log_file_not_the_screen(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv(PROGRESS_ENV, "log")
     with log_to_file(tmp_path / "run.log") as path:
-        with progress_bar(total=2, desc="fit 2 bodies", unit="stage") as bar:
+        with progress_bar(total=2, desc="fit 2 bodies", unit="stage", leave=False) as bar:
             bar.update(2)
             bar.set_postfix(loss="0.1")
     text = path.read_text()
-    assert "infantpose.progress: fit 2 bodies" in text and "2/2" in text
+    # the last line stays, even of a bar that vanishes from a screen when done
+    assert (
+        "infantpose.progress: fit 2 bodies: 100%" in text and "2/2" in text and "loss=0.1" in text
+    )
     assert "\r" not in text
     captured = capsys.readouterr()
     assert "fit 2 bodies" not in captured.out + captured.err

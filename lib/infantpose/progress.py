@@ -4,7 +4,8 @@
 
 * ``auto`` (the default): ``tqdm.auto``, a widget in JupyterLab and text in a terminal;
 * ``log``: no bar on screen; the bar's text goes, at most every
-  :data:`LOG_INTERVAL_S` seconds and once when it ends, to the ``infantpose.progress`` logger,
+  :data:`LOG_INTERVAL_S` seconds and once when it ends (also for ``leave=False`` bars), to the
+  ``infantpose.progress`` logger,
   which writes only to the package's log files (:mod:`infantpose.logs`). The book's driver sets
   it for the chapters it executes, so the executed pages hold no bar widget (their state is not
   kept, so the built HTML would show it broken) and ``tail -f`` on a chapter's log shows how far
@@ -76,6 +77,7 @@ def progress_bar(
     if mode == "log":
         from tqdm.std import tqdm
 
+        options["leave"] = True  # a finished bar's last line stays in the log, whatever leave
         return tqdm(
             iterable,
             disable=not enabled,
