@@ -497,7 +497,7 @@ def test_two_processes_under_torchrun_match_one_process(pose_set, tmp_path):
         return float(sum((a["model"][k] - b["model"][k]).float().norm() ** 2 for k in keys) ** 0.5)
 
     head_only = {**config, "frozen": [*PAPER_FROZEN, "layer3", "layer4", "deconv_layers"]}
-    from infantpose.pose2d.runtime import seed_everything
+    from infantpose.env import seed_everything
 
     seed_everything(0)  # the CLI's initialisation
     start = {

@@ -55,6 +55,7 @@ import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from ..data.coco import CocoKeypoints
+from ..env import resolve_device, seed_everything
 from ..progress import progress_bar
 from .checkpoints import load_checkpoint, save_checkpoint
 from .config import PAPER_FROZEN, SELECTION, TrainConfig, cpu_config
@@ -64,7 +65,7 @@ from .domain import DomainClassifier, domain_loss, grad_reverse
 from .evaluate import eval_dataset, evaluate
 from .loss import joints_mse
 from .model import PoseResNet
-from .runtime import autocast_context, resolve_device, seed_everything
+from .runtime import autocast_context
 
 __all__ = [
     "PAPER_FROZEN",
