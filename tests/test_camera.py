@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from infantpose.render import (
+from infantpose.camera import (
     Camera,
     CameraRanges,
     look_at,
@@ -119,9 +119,9 @@ def test_sampled_camera_frames_the_points_deterministically():
 
 
 def test_camera_and_preset_settings_reject_unknown_names_and_bad_values():
+    from infantpose.camera import CameraRanges
     from infantpose.config import ConfigError
     from infantpose.render import PRESETS, AppearancePreset
-    from infantpose.render.camera import CameraRanges
 
     cam = Camera.from_fov(45.0, (64, 48))
     with pytest.raises(ConfigError, match=r"Camera: unknown field\(s\) `k`"):

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import ConfigError, check_keys
+from .config import ConfigError, check_keys
 
 __all__ = [
     "Camera",

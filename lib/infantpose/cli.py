@@ -110,8 +110,8 @@ def configured_paths(profile: Any) -> list[PathStatus]:
 
 def made_datasets() -> list[dict[str, Any]]:
     """The datasets under ``<data>/synthetic`` and ``<data>/standin``, with what made them and
-    whether :func:`~infantpose.data.synthetic.load_or_make` would reuse them today."""
-    from .data.synthetic import is_current, read_stamp
+    whether :func:`~infantpose.synthesis.cache.load_or_make` would reuse them today."""
+    from .synthesis.cache import is_current, read_stamp
 
     rows = []
     for group in ("synthetic", "standin"):

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..camera import project_points
 from ..config import check_keys
 from ..keypoints import COCO17
 from ..optim import batched_lbfgs
@@ -53,7 +54,7 @@ from .model import BodyModel, BodyPose
 from .poses import POSE_LIBRARY, rest_corrections, rotmats_to_body_pose
 from .priors import GaussianMixturePrior, bending_energy, fit_pose_prior
 
-__all__ = ["FitConfig", "FitInputError", "FitResult", "fit", "project"]
+__all__ = ["BodyFitResult", "FitConfig", "FitInputError", "fit_body", "project"]
 
 _K = {name: i for i, name in enumerate(COCO17.joints)}
 _TORSO = [_K[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
@@ -67,7 +68,7 @@ class FitInputError(ValueError):
 
 @dataclass
 class FitConfig:
-    """Weights, schedule and acceptance thresholds of :func:`fit` (defaults: the reference's)."""
+    """Weights, schedule and acceptance thresholds of :func:`fit_body` (defaults: the reference's)."""
 
     focal_length: float = 1800.0  # px, used when no intrinsics are given (SMIL fit's setting)
     gmof_rho: float = 100.0  # px, Geman-McClure scale
@@ -128,7 +129,7 @@ class FitConfig:
 
 
 @dataclass
-class FitResult:
+class BodyFitResult:
     """Per-image fits; ``pose`` is in the backend's own convention (``body(result.pose)``)."""
 
     pose: BodyPose
@@ -183,8 +184,6 @@ def project(
 
     ``p_cam = R0 X + t`` with ``R0 = diag(1, -1, -1)``; ``u = f p_x / p_z + c``.
     """
-    from ..render.camera import project_points
-
     cam = points @ _CAMERA_ROTATION.to(points) + translation[:, None, :]
     f, c = focal[:, None, :], center[:, None, :]
     return project_points(cam, f[..., 0], f[..., 1], c[..., 0], c[..., 1], eps=1e-3)
@@ -354,7 +353,7 @@ def _initial_orientation(points: np.ndarray, config: FitConfig) -> tuple[np.ndar
     return np.stack(rotations), np.array(side)
 
 
-def fit(
+def fit_body(
     body: BodyModel,
     keypoints: Any,
     image_size: Any,
@@ -363,7 +362,7 @@ def fit(
     config: FitConfig | None = None,
     prior: GaussianMixturePrior | None = None,
     progress: bool = True,
-) -> FitResult:
+) -> BodyFitResult:
     """Fit ``body`` to each image's COCO-17 keypoints, all images in one batch.
 
     Args:
@@ -584,7 +583,7 @@ def fit(
         shape=shape,
         transl=torch.zeros(count, 3, dtype=dtype, device=device),
     )
-    return FitResult(
+    return BodyFitResult(
         pose=pose,
         library_pose=fitted_library,
         shape_vector=fitted_shape if fitted_shape is not None else torch.zeros(count, 0),

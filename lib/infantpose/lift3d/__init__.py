@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .augment import AugmentConfig, augment_poses, train_domain_model
 from .baselines import LifterConfig, MlpLifter, fit_lifter, random_views, train_lifter
-from .control import ControlScoreNet, control_branch
+from .control import control_branch
 from .data import (
     PoseSet3D,
     body_joints_to_layout,
@@ -31,7 +31,7 @@ from .data import (
 )
 from .lift import LiftConfig, LiftResult, initial_poses, lift, solve_translation
 from .metrics import bone_ratio, evaluate_lift, mpjpe_mm, n_mpjpe_mm, pa_mpjpe_mm
-from .score import ScoreConfig, ScoreNet
+from .score import ControlScoreNet, ScoreConfig, ScoreNet
 from .sde import SubVPSDE
 from .train import (
     CheckpointError,

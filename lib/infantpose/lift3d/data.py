@@ -178,10 +178,10 @@ def _cameras(
     """Per body: (R, t, K) of a random camera framing its joints."""
     from dataclasses import replace
 
+    from ..body.poses import is_lying
+    from ..camera import sample_camera
     from ..data.minirgbd import MINIRGBD_INTRINSICS
-    from ..render.camera import sample_camera
     from ..render.presets import get_preset
-    from ..render.synth import is_lying
 
     if camera not in IMAGE_SIZES:
         raise ValueError(f"unknown camera kind {camera!r}; use one of {', '.join(IMAGE_SIZES)}")

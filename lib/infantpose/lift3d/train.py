@@ -30,7 +30,7 @@ from ..io import atomic_path
 from ..keypoints import get_layout
 from ..progress import progress_bar
 from .keys import CheckedConfig
-from .score import ScoreConfig, ScoreNet
+from .score import ControlScoreNet, ScoreConfig, ScoreNet
 from .sde import SubVPSDE
 
 __all__ = [
@@ -414,8 +414,6 @@ def load_prior(
     score_config = ScoreConfig.from_dict(state["score_config"], f"{path}: score_config")
     train_config = TrainConfig.from_dict(state["train_config"], f"{path}: train_config")
     if state["kind"] == "control":
-        from .control import ControlScoreNet
-
         make = lambda: ControlScoreNet(ScoreNet(score_config))  # noqa: E731
     else:
         make = lambda: ScoreNet(score_config)  # noqa: E731

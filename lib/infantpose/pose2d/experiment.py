@@ -23,11 +23,14 @@ import numpy as np
 import torch
 
 from ..data.coco import CocoKeypoints
+from ..env import resolve_device, seed_everything
+from ..synthesis.adults import adult_pretraining_set, adult_set
+from ..synthesis.cache import code_fingerprint
 from .config import PAPER_FROZEN, TrainConfig, cpu_config
 from .evaluate import evaluate
 from .model import PoseResNet
 from .prestage import pretrain_classifier
-from .runtime import resolve_device, resolve_precision, seed_everything
+from .runtime import resolve_precision
 from .train import fit, resumable_changes, train_adult_model
 
 __all__ = [
@@ -266,11 +269,12 @@ _NOT_ADULT_TRAINING = (
     "pre_batch_size", "classifier_hidden", "classifier_lr", "frozen", "balanced_batches",
 )  # fmt: skip
 
-#: The modules whose code decides the adult model's weights: a change to any of them is a new
-#: model (the README promises that code changes remake what they made).
+#: The modules whose code decides the adult model's weights (paths in the package): a change to
+#: any of them is a new model (the README promises that code changes remake what they made).
 _TRAINING_CODE = (
-    "config.py", "dataset.py", "distributed.py", "evaluate.py", "heatmaps.py", "loss.py",
-    "model.py", "runtime.py", "train.py", "transforms.py",
+    "env.py", "pose2d/config.py", "pose2d/dataset.py", "pose2d/distributed.py",
+    "pose2d/evaluate.py", "pose2d/heatmaps.py", "pose2d/loss.py", "pose2d/model.py",
+    "pose2d/runtime.py", "pose2d/train.py", "pose2d/transforms.py",
 )  # fmt: skip
 
 
@@ -279,14 +283,9 @@ def _not_in_fingerprint(config: TrainConfig) -> set[str]:
 
 
 def training_code_digest() -> str:
-    """A hash of the source of the modules that train a pose model (:data:`_TRAINING_CODE`)."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for name in _TRAINING_CODE:
-        digest.update(name.encode())
-        digest.update((Path(__file__).parent / name).read_bytes())
-    return digest.hexdigest()[:12]
+    """A hash of the source of the modules that train a pose model (:data:`_TRAINING_CODE`),
+    by the package's one fingerprint rule (:func:`~infantpose.synthesis.cache.code_fingerprint`)."""
+    return code_fingerprint(_TRAINING_CODE, length=12)
 
 
 def adult_fingerprint(
@@ -352,7 +351,7 @@ def book_adult_model(
     context: Any = None,
 ) -> tuple[PoseResNet, Any]:
     """The book's adult starting model: trained on ``pretrain_adults`` adults of
-    ``pretrain_set`` (:data:`~infantpose.data.synthetic.ADULT_PRETRAINING_SETS`: ``surreal``,
+    ``pretrain_set`` (:data:`~infantpose.synthesis.adults.ADULT_PRETRAINING_SETS`: ``surreal``,
     upright SURREAL-like people, or ``coco-like``, half of them on the floor or with the photo
     look) rendered with ``config.seed + 1`` on, its epoch chosen on chapter 02's
     ``validation_adults`` SURREAL-like adults (rendered with ``config.seed``, so no image is in
@@ -361,7 +360,6 @@ def book_adult_model(
     ``python -m infantpose.pose2d adult`` all call this, so they share one model. Under
     ``torchrun`` (``context``) rank 0 makes the data sets while the others wait."""
     from ..config import data_root
-    from ..data.synthetic import adult_pretraining_set, adult_set
 
     def sets():
         return (
