@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from infantpose.camera import project_with_intrinsics
 from infantpose.data.minirgbd import MINIRGBD_INTRINSICS, load_minirgbd
 from infantpose.data.syrip import DatasetError
 from infantpose.data.syrip3d import LSP14_JOINTS, load_syrip3d
@@ -18,7 +19,6 @@ from infantpose.lift3d import (
     root_of,
     sample_pose_set,
 )
-from infantpose.lift3d.data import project
 
 
 def write_minirgbd(root, sequence="01", frames=(0, 1, 2)):
@@ -30,7 +30,7 @@ def write_minirgbd(root, sequence="01", frames=(0, 1, 2)):
         joints = np.column_stack(
             [rng.uniform(-0.15, 0.15, (25, 2)), 0.8 + rng.uniform(-0.05, 0.05, 25)]
         )
-        uv = project(joints[None], MINIRGBD_INTRINSICS)[0]
+        uv = project_with_intrinsics(joints[None], MINIRGBD_INTRINSICS)[0]
         rows = np.column_stack([uv, joints[:, 2] * 1000, np.arange(25)])
         np.savetxt(root / sequence / "joints_2Ddep" / f"syn_joints_2Ddep_{frame:05d}.txt", rows)
         np.savetxt(root / sequence / "joints_3D" / f"syn_joints_3D_{frame:05d}.txt", joints)
@@ -65,7 +65,7 @@ def test_sample_pose_set_is_metric_root_relative_and_projects(anny_body, camera,
     # Infants are small (< 0.8 m across), adults big; both in front of the camera.
     assert np.ptp(infants.poses_3d, axis=1).max() < 0.8 < np.ptp(adults.poses_3d, axis=1).max()
     assert (infants.root[:, 2] > 0).all() and (adults.root[:, 2] > infants.root[:, 2].min()).all()
-    pixels = project(infants.poses_3d + infants.root[:, None], infants.intrinsics)
+    pixels = project_with_intrinsics(infants.poses_3d + infants.root[:, None], infants.intrinsics)
     np.testing.assert_allclose(pixels, infants.keypoints_2d, atol=1e-6)
     width, height = infants.image_size
     assert (infants.keypoints_2d[..., 0] > -1).all() and (

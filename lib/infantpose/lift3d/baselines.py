@@ -27,8 +27,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..camera import project_with_intrinsics
 from ..keypoints import get_layout
-from .data import PoseSet3D, project, root_of
+from .data import PoseSet3D, root_of
 from .keys import CheckedConfig
 from .lift import check_intrinsics, check_keypoints
 
@@ -69,10 +70,10 @@ def normalise_2d(keypoints_2d: Any, intrinsics: Any, layout: str) -> np.ndarray:
     root_seen = visible[:, root].all(1, keepdims=True)[..., None]
     centroid = (xy * w).sum(1, keepdims=True) / np.maximum(w.sum(1, keepdims=True), 1)
     origin = np.where(root_seen, xy[:, root].mean(1, keepdims=True), centroid)
-    centred = (xy - origin) * w
-    spread = np.sqrt((centred**2).sum((1, 2)) / np.maximum(w.sum((1, 2)), 1))
-    centred = centred / np.maximum(spread, 1e-9)[:, None, None]
-    return np.concatenate([centred, w], -1).reshape(len(uv), -1).astype(np.float32)
+    centered = (xy - origin) * w
+    spread = np.sqrt((centered**2).sum((1, 2)) / np.maximum(w.sum((1, 2)), 1))
+    centered = centered / np.maximum(spread, 1e-9)[:, None, None]
+    return np.concatenate([centered, w], -1).reshape(len(uv), -1).astype(np.float32)
 
 
 class _Block(nn.Module):
@@ -152,7 +153,7 @@ def random_views(
     ray = np.einsum("bij,bj->bi", np.linalg.inv(K), pixel)
     points = poses + (ray * depth[:, None])[:, None]
     points[..., 2] = np.maximum(points[..., 2], 0.05)  # a joint never behind the camera
-    return project(points, K), K, poses
+    return project_with_intrinsics(points, K), K, poses
 
 
 def train_lifter(

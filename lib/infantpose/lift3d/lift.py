@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..camera import project_with_intrinsics
 from ..keypoints import get_layout
 from ..progress import progress_bar
 from .data import root_of
@@ -155,10 +156,10 @@ def initial_poses(poses: Any, count: int, seed: int = 0) -> np.ndarray:
     if count >= len(poses):
         return poses[:count].copy()
     if count == 1:
-        centres = flat.mean(0, keepdims=True)
+        centers = flat.mean(0, keepdims=True)
     else:
-        centres = KMeans(count, n_init=3, random_state=seed).fit(flat).cluster_centers_
-    nearest = ((flat[None] - centres[:, None]) ** 2).sum(-1).argmin(1)
+        centers = KMeans(count, n_init=3, random_state=seed).fit(flat).cluster_centers_
+    nearest = ((flat[None] - centers[:, None]) ** 2).sum(-1).argmin(1)
     return poses[nearest].copy()
 
 
@@ -221,12 +222,6 @@ def _quaternion_matrix(q: torch.Tensor) -> torch.Tensor:
         ],
         -1,
     ).view(*q.shape[:-1], 3, 3)
-
-
-def _project(points: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    z = points[..., 2:3].clamp(min=1e-6)
-    uv1 = points / z
-    return torch.einsum("bij,bkj->bki", K[:, :2], uv1)
 
 
 def solve_translation(
@@ -412,7 +407,7 @@ def _lift_batch(
     for _ in range(config.ipo_steps):
         R = rotation()
         placed = X @ R.transpose(1, 2) + scale[:, None] * T0[:, None]
-        error = (_project(placed, K) - uv).abs().sum(-1) * ipo_mask
+        error = (project_with_intrinsics(placed, K, eps=1e-6) - uv).abs().sum(-1) * ipo_mask
         optimiser.zero_grad(set_to_none=True)
         error.sum().backward()
         optimiser.step()
@@ -463,7 +458,7 @@ def _lift_batch(
             length = (X[:, bones[:, 0]] - X[:, bones[:, 1]]).norm(dim=-1).mean(1)
             factor = bone_length / length.clamp(min=1e-6)
             X, T = X * factor[:, None, None], T * factor[:, None]
-        reproj = (_project(X + T[:, None], K) - uv).norm(dim=-1)
+        reproj = (project_with_intrinsics(X + T[:, None], K, eps=1e-6) - uv).norm(dim=-1)
         reproj = (reproj * mask).sum(1) / mask.sum(1).clamp(min=1)
     return (
         X.view(batch, hyps, joints, 3).double().cpu().numpy(),
