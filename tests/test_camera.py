@@ -63,8 +63,8 @@ def test_project_points_is_differentiable_in_torch():
 def test_look_at_puts_target_in_the_centre_and_up_at_the_top():
     R, t = look_at(eye=(0.0, 0.5, 2.0), target=(0.0, 0.5, 0.0))
     cam = Camera.from_fov(50.0, (320, 240), R, t)
-    (centre, above, right), depth = cam.project([[0, 0.5, 0], [0, 0.8, 0], [0.3, 0.5, 0]])
-    np.testing.assert_allclose(centre, [cam.cx, cam.cy], atol=1e-9)
+    (center, above, right), depth = cam.project([[0, 0.5, 0], [0, 0.8, 0], [0.3, 0.5, 0]])
+    np.testing.assert_allclose(center, [cam.cx, cam.cy], atol=1e-9)
     assert above[1] < cam.cy  # world up is image up (y down)
     assert right[0] > cam.cx  # seen from +z, world +x is on the right
     np.testing.assert_allclose(depth[0], 2.0)

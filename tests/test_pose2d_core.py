@@ -114,11 +114,11 @@ def test_crop_antialiasing_removes_moire_of_a_shrunk_crop():
 
 def test_crop_antialiasing_keeps_points_where_the_affine_puts_them():
     ys, xs = np.mgrid[0:480, 0:640]
-    centre = np.array([371.3, 208.6])
-    blob = 255 * np.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * 10.0**2))
+    center = np.array([371.3, 208.6])
+    blob = 255 * np.exp(-((xs - center[0]) ** 2 + (ys - center[1]) ** 2) / (2 * 10.0**2))
     image = np.repeat(blob[..., None], 3, axis=2).astype(np.float32)
     matrix = get_affine_transform([350, 220], [1.6, 2.1], 30.0, (96, 128))  # shrinks ≈ 3.3×
-    expected = affine_points(centre, matrix)
+    expected = affine_points(center, matrix)
     for antialias in (True, False):
         crop = crop_image(image, matrix, (96, 128), antialias=antialias)[..., 0].astype(np.float64)
         cy, cx = np.mgrid[0 : crop.shape[0], 0 : crop.shape[1]]

@@ -103,9 +103,9 @@ def infant(anny_body):
 
 def _view(out, azimuth: float) -> Camera:
     vertices = out.vertices[0].numpy()
-    centre = 0.5 * (vertices.min(0) + vertices.max(0))
+    center = 0.5 * (vertices.min(0) + vertices.max(0))
     R = orbit_rotation(azimuth, 0.0)
-    t = np.array([0.0, 0.0, 1.6]) - R @ centre
+    t = np.array([0.0, 0.0, 1.6]) - R @ center
     return Camera.from_fov(45.0, (W, H), R, t)
 
 

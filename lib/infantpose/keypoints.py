@@ -85,12 +85,12 @@ class Layout:
         return perm
 
     def side(self, joint: str) -> str:
-        """``"left"``, ``"right"`` or ``"centre"`` from the joint name."""
+        """``"left"``, ``"right"`` or ``"center"`` from the joint name."""
         if joint.startswith("left_"):
             return "left"
         if joint.startswith("right_"):
             return "right"
-        return "centre"
+        return "center"
 
 
 COCO17 = Layout(

@@ -57,7 +57,7 @@ _INFANT_COCO17_UNIT = np.array(
 
 
 def infant_pose_2d(
-    centre: tuple[float, float] = (128.0, 128.0), length_px: float = 190.0
+    center: tuple[float, float] = (128.0, 128.0), length_px: float = 190.0
 ) -> np.ndarray:
     """The made-up COCO-17 infant as a ``(17, 3)`` array of ``x, y, v`` in pixels.
 
@@ -69,7 +69,7 @@ def infant_pose_2d(
     pose = _INFANT_COCO17_UNIT.copy()
     xy = pose[:, :2]
     middle = (xy.min(0) + xy.max(0)) / 2
-    pose[:, :2] = (xy - middle) * length_px + np.asarray(centre, dtype=np.float64)
+    pose[:, :2] = (xy - middle) * length_px + np.asarray(center, dtype=np.float64)
     return pose
 
 

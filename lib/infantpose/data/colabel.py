@@ -453,16 +453,16 @@ class LabelingSession:
 
     def _baseline(self, image: Mapping[str, Any]) -> tuple[np.ndarray, str]:
         width, height = image["width"], image["height"]
-        normalised = []
+        normalized = []
         for annotation in self.coco.annotations:
             x, y, w, h = annotation["bbox"]
             pts = np.asarray(annotation["keypoints"], dtype=np.float64).reshape(NUM_KEYPOINTS, 3)
             xy = (pts[:, :2] - [x, y]) / [w, h]
-            normalised.append(np.where(pts[:, 2:] > 0, xy, np.nan))
-        if normalised:
+            normalized.append(np.where(pts[:, 2:] > 0, xy, np.nan))
+        if normalized:
             with warnings.catch_warnings():  # a joint never labelled: all-NaN column
                 warnings.simplefilter("ignore", RuntimeWarning)
-                mean = np.nanmean(np.stack(normalised), axis=0)
+                mean = np.nanmean(np.stack(normalized), axis=0)
             mean = np.where(np.isfinite(mean), mean, _TEMPLATE_XY)
             pose = np.zeros((NUM_KEYPOINTS, 3))
             pose[:, 0] = 0.1 * width + mean[:, 0] * 0.8 * width

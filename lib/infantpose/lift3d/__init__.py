@@ -16,7 +16,7 @@ table, on the test or the validation set), :mod:`.keys` (checked config names).
 
 from __future__ import annotations
 
-from .augment import AugmentConfig, augment_poses, train_domain_model
+from .augment import GuidedAugmentConfig, augment_poses, train_domain_model
 from .baselines import LifterConfig, MlpLifter, fit_lifter, random_views, train_lifter
 from .control import control_branch
 from .data import (
@@ -35,8 +35,8 @@ from .score import ControlScoreNet, ScoreConfig, ScoreNet
 from .sde import SubVPSDE
 from .train import (
     CheckpointError,
+    PriorTrainConfig,
     ScorePrior,
-    TrainConfig,
     finetune,
     load_prior,
     save_prior,
@@ -44,19 +44,19 @@ from .train import (
 )
 
 __all__ = [
-    "AugmentConfig",
     "CheckpointError",
     "ControlScoreNet",
+    "GuidedAugmentConfig",
     "LiftConfig",
     "LiftResult",
     "LifterConfig",
     "MlpLifter",
     "PoseSet3D",
+    "PriorTrainConfig",
     "ScoreConfig",
     "ScoreNet",
     "ScorePrior",
     "SubVPSDE",
-    "TrainConfig",
     "augment_poses",
     "body_joints_to_layout",
     "bone_ratio",

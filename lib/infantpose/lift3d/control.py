@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from .score import ControlScoreNet
-from .train import ScorePrior, TrainConfig, train_score_model
+from .train import PriorTrainConfig, ScorePrior, train_score_model
 
 __all__ = ["control_branch"]
 
@@ -28,7 +28,7 @@ __all__ = ["control_branch"]
 def control_branch(
     prior: ScorePrior,
     poses: Any,
-    config: TrainConfig | None = None,
+    config: PriorTrainConfig | None = None,
     *,
     seed: int = 0,
     device: Any = "cpu",
@@ -42,7 +42,7 @@ def control_branch(
     return train_score_model(
         network,
         poses,
-        config or TrainConfig(),
+        config or PriorTrainConfig(),
         prior.config,
         seed=seed,
         device=device,

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .augment import (
-    AugmentConfig,
+    GuidedAugmentConfig,
     augment_poses,
     mean_bone_length,
     mix_augmented,
@@ -35,7 +35,7 @@ from .keys import CheckedConfig
 from .lift import LiftConfig, initial_poses, lift
 from .metrics import evaluate_lift
 from .score import ScoreConfig
-from .train import ScorePrior, TrainConfig, finetune, train_prior
+from .train import PriorTrainConfig, ScorePrior, finetune, train_prior
 
 __all__ = [
     "METHODS",
@@ -68,14 +68,16 @@ class ExperimentProfile(CheckedConfig):
     score: ScoreConfig = field(
         default_factory=lambda: ScoreConfig(width=256, blocks=2, embed_dim=128, dropout=0.1)
     )
-    adult_train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(steps=1500, batch_size=128, warmup=150)
+    adult_train: PriorTrainConfig = field(
+        default_factory=lambda: PriorTrainConfig(steps=1500, batch_size=128, warmup=150)
     )
-    infant_train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(steps=400, batch_size=128, warmup=50, ema_rate=0.99)
+    infant_train: PriorTrainConfig = field(
+        default_factory=lambda: PriorTrainConfig(
+            steps=400, batch_size=128, warmup=50, ema_rate=0.99
+        )
     )
     adapt_lr: float = 1e-4  # fine-tune and control branch start from a trained prior
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    augment: GuidedAugmentConfig = field(default_factory=GuidedAugmentConfig)
     augmented_poses: int = 500
     # The lifter from scratch (on adults, or on the infants alone) gets the adult prior's
     # steps; fine-tuned on the infants, the adapted priors' steps (lr chosen on validation).
@@ -102,9 +104,9 @@ class ExperimentProfile(CheckedConfig):
     # Nested configs that from_dict builds (with checked names) from mappings.
     _nested: ClassVar[dict[str, type]] = {
         "score": ScoreConfig,
-        "adult_train": TrainConfig,
-        "infant_train": TrainConfig,
-        "augment": AugmentConfig,
+        "adult_train": PriorTrainConfig,
+        "infant_train": PriorTrainConfig,
+        "augment": GuidedAugmentConfig,
         "lifter": LifterConfig,
         "lifter_adapt": LifterConfig,
         "lift": LiftConfig,
@@ -119,9 +121,9 @@ class ExperimentProfile(CheckedConfig):
         """Seconds: tiny sizes so that every code path runs."""
         values = dict(
             score=ScoreConfig(width=64, blocks=1, embed_dim=32, dropout=0.0, groups=8),
-            adult_train=TrainConfig(steps=30, batch_size=32, warmup=5),
-            infant_train=TrainConfig(steps=20, batch_size=32, warmup=5),
-            augment=AugmentConfig(steps=5),
+            adult_train=PriorTrainConfig(steps=30, batch_size=32, warmup=5),
+            infant_train=PriorTrainConfig(steps=20, batch_size=32, warmup=5),
+            augment=GuidedAugmentConfig(steps=5),
             augmented_poses=50,
             lifter=LifterConfig(width=32, steps=20, batch_size=32),
             lifter_adapt=LifterConfig(width=32, steps=10, batch_size=32),
@@ -140,8 +142,8 @@ class ExperimentProfile(CheckedConfig):
         """ZeDO-i's network and schedules (a GPU's worth of work)."""
         values = dict(
             score=ScoreConfig(width=1024, blocks=2, embed_dim=512, dropout=0.25),
-            adult_train=TrainConfig.paper(steps=20000),
-            infant_train=TrainConfig.paper(steps=4500),
+            adult_train=PriorTrainConfig.paper(steps=20000),
+            infant_train=PriorTrainConfig.paper(steps=4500),
             lifter=LifterConfig(width=1024, dropout=0.5, steps=20000),
             lifter_adapt=LifterConfig(width=1024, dropout=0.5, steps=4500, lr=3e-4),
             lift=LiftConfig.reference(size_to_prior=True),
@@ -191,7 +193,7 @@ def infant_size_ratio(data: ExperimentData, profile: ExperimentProfile) -> float
     )
 
 
-def _adapt(config: TrainConfig, lr: float) -> TrainConfig:
+def _adapt(config: PriorTrainConfig, lr: float) -> PriorTrainConfig:
     return replace(config, lr=lr)
 
 

@@ -36,8 +36,8 @@ from .sde import SubVPSDE
 __all__ = [
     "FORMAT",
     "CheckpointError",
+    "PriorTrainConfig",
     "ScorePrior",
-    "TrainConfig",
     "load_prior",
     "random_rotations",
     "save_prior",
@@ -55,7 +55,7 @@ FORMAT = "infantpose.lift3d/2"
 
 
 @dataclass
-class TrainConfig(CheckedConfig):
+class PriorTrainConfig(CheckedConfig):
     """Denoising score matching; defaults are ZeDO's except sizes (``paper`` uses the reference).
 
     ``low_noise_share`` of each batch draws ``t ~ U(t_eps, low_noise_max)`` instead of the full
@@ -79,7 +79,7 @@ class TrainConfig(CheckedConfig):
     beta_max: float = 20.0
 
     @classmethod
-    def paper(cls, **overrides: Any) -> TrainConfig:
+    def paper(cls, **overrides: Any) -> PriorTrainConfig:
         """ZeDO-i's infant settings (batch 5000, warm-up 5000, EMA 0.9999)."""
         values = {"steps": 8000, "batch_size": 5000, "warmup": 5000, "ema_rate": 0.9999}
         return cls._preset("paper", values, overrides)
@@ -92,7 +92,7 @@ class ScorePrior:
     network: nn.Module
     raw: nn.Module
     config: ScoreConfig
-    train_config: TrainConfig
+    train_config: PriorTrainConfig
     kind: str = "score"  # "score" or "control"
     step: int = 0
     history: list[float] = field(default_factory=list)
@@ -173,7 +173,7 @@ def _as_poses(poses: Any, layout: str) -> torch.Tensor:
 def train_score_model(
     network: nn.Module,
     poses: Any,
-    config: TrainConfig,
+    config: PriorTrainConfig,
     score_config: ScoreConfig,
     *,
     labels: Any = None,
@@ -279,7 +279,7 @@ def _pose_sample(poses: torch.Tensor, seed: int, size: int = 1000) -> np.ndarray
 def train_prior(
     poses: Any,
     score_config: ScoreConfig | None = None,
-    config: TrainConfig | None = None,
+    config: PriorTrainConfig | None = None,
     *,
     seed: int = 0,
     labels: Any = None,
@@ -288,7 +288,7 @@ def train_prior(
 ) -> ScorePrior:
     """Train a prior from scratch on root-relative poses (N, J, 3) in ``score_config.layout``."""
     score_config = score_config or ScoreConfig()
-    config = config or TrainConfig()
+    config = config or PriorTrainConfig()
     torch.manual_seed(seed)
     return train_score_model(
         ScoreNet(score_config),
@@ -305,7 +305,7 @@ def train_prior(
 def finetune(
     prior: ScorePrior,
     poses: Any,
-    config: TrainConfig | None = None,
+    config: PriorTrainConfig | None = None,
     *,
     seed: int = 0,
     device: Any = "cpu",
@@ -318,7 +318,7 @@ def finetune(
     """
     if prior.kind != "score":
         raise ValueError(f"finetune takes a plain score prior, not a {prior.kind!r} one")
-    config = config or TrainConfig()
+    config = config or PriorTrainConfig()
     network = copy.deepcopy(prior.network)
     for p in network.parameters():
         p.requires_grad_(True)
@@ -412,7 +412,7 @@ def load_prior(
             "asked for; train or load a prior of that layout"
         )
     score_config = ScoreConfig.from_dict(state["score_config"], f"{path}: score_config")
-    train_config = TrainConfig.from_dict(state["train_config"], f"{path}: train_config")
+    train_config = PriorTrainConfig.from_dict(state["train_config"], f"{path}: train_config")
     if state["kind"] == "control":
         make = lambda: ControlScoreNet(ScoreNet(score_config))  # noqa: E731
     else:
