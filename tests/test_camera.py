@@ -60,7 +60,7 @@ def test_project_points_is_differentiable_in_torch():
     assert fx.grad.item() == pytest.approx(0.1 / 2.0 + 0.3 / 1.5)
 
 
-def test_look_at_puts_target_in_the_centre_and_up_at_the_top():
+def test_look_at_puts_target_in_the_center_and_up_at_the_top():
     R, t = look_at(eye=(0.0, 0.5, 2.0), target=(0.0, 0.5, 0.0))
     cam = Camera.from_fov(50.0, (320, 240), R, t)
     (center, above, right), depth = cam.project([[0, 0.5, 0], [0, 0.8, 0], [0.3, 0.5, 0]])

@@ -210,7 +210,7 @@ def test_oks_matrix_equals_cocoeval_ious(coco_gt):
 # --- PCK --------------------------------------------------------------------------------
 
 
-def test_pck_by_hand_with_per_sample_normaliser():
+def test_pck_by_hand_with_per_sample_normalizer():
     gt = np.zeros((2, 3, 2))
     pred = np.zeros((2, 3, 2))
     pred[0, :, 0] = [5, 15, 10]  # thresholds 0.1 × 100 = 10 px: hit, miss, miss (not < 10)

@@ -30,7 +30,6 @@ from infantpose.pose2d.transforms import (
     box_to_center_scale,
     clip_box,
     crop_image,
-    flip_joints,
     get_affine_transform,
     sample_augmentation,
     transform_preds,
@@ -78,13 +77,6 @@ def test_transform_preds_maps_heatmap_to_image():
     points = np.array([[90.0, 70.0], [120.0, 100.0]])
     back = transform_preds(affine_points(points, to_heatmap), center, scale, (12, 16))
     np.testing.assert_allclose(back, points, atol=1e-9)
-
-
-def test_flip_twice_is_identity_and_swaps_pairs():
-    joints = np.random.default_rng(1).uniform(0, 50, (17, 3))
-    once = flip_joints(joints, 64, PAIRS)
-    np.testing.assert_allclose(once[2, 0], 63 - joints[1, 0])  # left_eye → right_eye slot
-    np.testing.assert_allclose(flip_joints(once, 64, PAIRS), joints)
 
 
 def test_crop_numpy_fallback_matches_cv2():

@@ -13,12 +13,12 @@ import pytest
 import torch
 
 from infantpose.data.coco import annotation_record, image_record, make_coco
+from infantpose.images import ImageReadError
 from infantpose.pose2d import (
     PAPER_FROZEN,
     TABLE_ROWS,
     BalancedBatchSampler,
     FidipData,
-    ImageDecodeError,
     PoseDataset,
     PoseResNet,
     TrainConfig,
@@ -153,7 +153,7 @@ def test_dataset_bad_inputs(tmp_path):
         PoseDataset(coco, input_size=(64, 64))
     assert len(PoseDataset(coco, input_size=(64, 64), on_bad_box="skip")) == 1
     (tmp_path / "set" / "train00003.jpg").write_bytes(b"not a jpeg")
-    with pytest.raises(ImageDecodeError, match=r"train00003\.jpg"):
+    with pytest.raises(ImageReadError, match=r"train00003\.jpg"):
         PoseDataset(coco, input_size=(64, 64), on_bad_box="skip")[0]
 
 

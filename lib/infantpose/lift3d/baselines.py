@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from ..camera import project_with_intrinsics
-from ..keypoints import get_layout
+from ..keypoints import get_layout, mirror_poses
 from .data import PoseSet3D, root_of
 from .keys import CheckedConfig
 from .lift import check_intrinsics, check_keypoints
@@ -37,7 +37,7 @@ __all__ = [
     "LifterConfig",
     "MlpLifter",
     "fit_lifter",
-    "normalise_2d",
+    "normalize_2d",
     "random_views",
     "train_lifter",
 ]
@@ -58,7 +58,7 @@ class LifterConfig(CheckedConfig):
     rotate_share: float = 0.5  # of those: share also mirrored/rotated at random (the prior's)
 
 
-def normalise_2d(keypoints_2d: Any, intrinsics: Any, layout: str) -> np.ndarray:
+def normalize_2d(keypoints_2d: Any, intrinsics: Any, layout: str) -> np.ndarray:
     """(B, 3J) network input: root-centred, spread-normalised camera coordinates + visibility."""
     joints = len(get_layout(layout))
     uv, visible = check_keypoints(keypoints_2d, joints, layout)
@@ -107,7 +107,7 @@ class MlpLifter:
     history: list[float] = field(default_factory=list)
 
     def predict(self, keypoints_2d: Any, intrinsics: Any, device: Any = "cpu") -> np.ndarray:
-        inputs = torch.as_tensor(normalise_2d(keypoints_2d, intrinsics, self.layout), device=device)
+        inputs = torch.as_tensor(normalize_2d(keypoints_2d, intrinsics, self.layout), device=device)
         self.network.to(device).eval()
         with torch.no_grad():
             out = self.network(inputs).view(len(inputs), -1, 3)
@@ -135,7 +135,7 @@ def random_views(
     if turn.any():
         chosen = poses[turn]
         mirror = rng.random(len(chosen)) < 0.5
-        chosen[mirror] = chosen[mirror][:, layout.flip_permutation] * [-1.0, 1.0, 1.0]
+        chosen[mirror] = mirror_poses(chosen[mirror], layout)
         R = Rotation.random(len(chosen), random_state=rng).as_matrix()
         poses[turn] = np.einsum("bij,bkj->bki", R, chosen)
     pick = rng.integers(len(cameras), size=count)
@@ -168,7 +168,7 @@ def train_lifter(
 ) -> MlpLifter:
     """Train an :class:`MlpLifter` on the given 2D-3D pairs (N, J, 2), (N|1, 3, 3), (N, J, 3) m."""
     config = config or LifterConfig()
-    inputs = normalise_2d(keypoints_2d, intrinsics, layout)
+    inputs = normalize_2d(keypoints_2d, intrinsics, layout)
     targets = np.asarray(poses_3d, dtype=np.float32).reshape(len(inputs), -1)
 
     def batch(index: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -191,7 +191,7 @@ def fit_lifter(
     trained lifter to fine-tune (e.g. pre-trained on adults); it is left unchanged.
     """
     config = config or LifterConfig()
-    own = normalise_2d(poses.keypoints_2d, poses.intrinsics, poses.layout)
+    own = normalize_2d(poses.keypoints_2d, poses.intrinsics, poses.layout)
     targets = np.asarray(poses.poses_3d, dtype=np.float32)
 
     def batch(index: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -199,7 +199,7 @@ def fit_lifter(
         new = rng.random(len(index)) < config.view_share
         if new.any():
             kp, K, rotated = random_views(targets[index[new]], poses, rng, config.rotate_share)
-            inputs[new] = normalise_2d(kp, K, poses.layout)
+            inputs[new] = normalize_2d(kp, K, poses.layout)
             out[new] = rotated
         return inputs, out.reshape(len(index), -1)
 

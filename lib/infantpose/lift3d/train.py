@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from ..io import atomic_path
-from ..keypoints import get_layout
+from ..keypoints import get_layout, mirror_poses
 from ..progress import progress_bar
 from .keys import CheckedConfig
 from .score import ControlScoreNet, ScoreConfig, ScoreNet
@@ -142,14 +142,14 @@ def random_rotations(count: int, generator: torch.Generator, device: Any = None)
     return R.to(device)
 
 
-def _augment(x: torch.Tensor, flip: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def _augment(x: torch.Tensor, layout: str, generator: torch.Generator) -> torch.Tensor:
     """Mirror (swap sides, negate x) and rotate a random half of the batch."""
     half = torch.rand(x.shape[0], generator=generator).to(x.device) < 0.5
     if not half.any():
         return x
     chosen = x[half]
     mirror = torch.rand(chosen.shape[0], generator=generator).to(x.device) < 0.5
-    mirrored = chosen[:, flip] * torch.tensor([-1.0, 1.0, 1.0], device=x.device, dtype=x.dtype)
+    mirrored = mirror_poses(chosen, layout)
     chosen = torch.where(mirror[:, None, None], mirrored, chosen)
     R = random_rotations(chosen.shape[0], generator, x.device).to(x.dtype)
     x = x.clone()
@@ -193,7 +193,6 @@ def train_score_model(
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     poses = _as_poses(poses, score_config.layout).to(device)
-    flip = torch.as_tensor(get_layout(score_config.layout).flip_permutation, device=device)
     label_tensor = None
     if labels is not None:
         label_tensor = torch.as_tensor(np.asarray(labels), dtype=torch.long, device=device)
@@ -219,7 +218,7 @@ def train_score_model(
         index = torch.randint(len(poses), (config.batch_size,), generator=generator).to(device)
         x0 = poses[index]
         if config.rotate:
-            x0 = _augment(x0, flip, generator)
+            x0 = _augment(x0, score_config.layout, generator)
         t = torch.rand(config.batch_size, generator=generator).to(device)
         top = torch.full_like(t, config.t_max)
         if config.low_noise_share > 0:

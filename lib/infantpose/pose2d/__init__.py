@@ -24,7 +24,7 @@ from .checkpoints import (
     save_checkpoint,
 )
 from .config import PAPER_FROZEN, SELECTION, TrainConfig, cpu_config, recipe_config
-from .dataset import BalancedBatchSampler, ImageDecodeError, PoseDataset, TensorSamples, preload
+from .dataset import BalancedBatchSampler, PoseDataset, TensorSamples, preload
 from .domain import DomainClassifier, GradientReversal, domain_loss, grad_reverse
 from .evaluate import Evaluation, Predictions, evaluate, instance_oks, predict
 from .experiment import (
@@ -66,7 +66,6 @@ __all__ = [
     "FitResult",
     "GradientReversal",
     "HeatmapCodec",
-    "ImageDecodeError",
     "JointsMSELoss",
     "PoseDataset",
     "PoseResNet",
