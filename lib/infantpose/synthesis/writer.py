@@ -17,14 +17,14 @@ import math
 import os
 import zlib
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..body.model import BodyModel, BodyPose, select_shape
+from ..body.model import BodyModel, BodyOutput, BodyPose, select_shape
 from ..body.poses import LYING_POSTURES, is_lying
 from ..camera import Camera, CameraRanges, paper_camera, sample_camera
 from ..data.coco import CocoKeypoints, annotation_record, image_record, make_coco, write_coco
@@ -33,6 +33,7 @@ from ..progress import progress_bar
 from ..render.appearance import BodyParts, body_parts
 from ..render.presets import AppearancePreset, get_preset
 from ..render.samples import (
+    AppearanceParams,
     RenderedSample,
     RenderError,
     paper_protocol,
@@ -81,6 +82,147 @@ def _as_postures(postures: Any, count: int) -> list[str | None]:
             f"postures has {len(postures)} entries for {count} poses; give one per pose or one string"
         )
     return postures
+
+
+@dataclass(frozen=True)
+class _SplitLayout:
+    """Where a split's files go (relative to the dataset root) and how its images are named."""
+
+    annotation_file: str
+    image_dir: str
+    mask_dir: Path
+    depth_dir: Path
+    file_pattern: str
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        annotation_file: str | None,
+        image_dir: str | None,
+        file_pattern: str | None,
+    ) -> _SplitLayout:
+        """SyRIP's layout unless told otherwise: ``annotations/person_keypoints_<name>.json``,
+        ``images/<name>/``, files ``<name>{id:05d}.jpg``; masks and depth mirror the images."""
+        annotation_file = annotation_file or f"annotations/person_keypoints_{name}.json"
+        image_dir = image_dir or f"images/{name}"
+        sub = (
+            Path(image_dir).relative_to("images")
+            if Path(image_dir).parts[0] == "images"
+            else Path(image_dir)
+        )
+        return cls(
+            annotation_file,
+            image_dir,
+            Path("masks") / sub,
+            Path("depth") / sub,
+            file_pattern or f"{name}{{id:05d}}.jpg",
+        )
+
+    def make_folders(self, root: Path) -> None:
+        for folder in (self.image_dir, self.mask_dir, self.depth_dir):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+        (root / self.annotation_file).parent.mkdir(parents=True, exist_ok=True)
+
+
+@dataclass(frozen=True)
+class _CameraPlan:
+    """How a split's cameras are chosen, and how many a sample may try."""
+
+    mode: str  # "random", "frontal", "paper" or "given"
+    ranges: CameraRanges
+    given: Sequence[Camera] | None
+    image_size: tuple[int, int]
+    tries: int
+
+    @classmethod
+    def of(
+        cls,
+        cameras: str | Sequence[Camera],
+        rotations: int | None,
+        count: int,
+        preset: AppearancePreset,
+        image_size: tuple[int, int],
+        tries: int,
+    ) -> _CameraPlan:
+        if not isinstance(cameras, str) and len(cameras) != count:
+            raise ValueError(f"cameras has {len(cameras)} entries for {count} samples")
+        mode = cameras if isinstance(cameras, str) else "given"
+        if mode == "auto":
+            mode = "frontal" if rotations else "random"
+        if mode not in ("random", "frontal", "paper", "given"):
+            raise ValueError(
+                f"cameras={cameras!r}; use 'random', 'frontal', 'paper', 'auto' or a list"
+            )
+        ranges = frontal_ranges(preset.cameras) if mode == "frontal" else preset.cameras
+        given = None if isinstance(cameras, str) else cameras
+        return cls(mode, ranges, given, tuple(image_size), tries)
+
+    @property
+    def attempts(self) -> int:
+        return 1 if self.mode in ("paper", "given") else max(1, self.tries)
+
+    def camera(self, k: int, rng: np.random.Generator, vertices: np.ndarray, lying: bool) -> Camera:
+        """Sample ``k``'s camera: given, FiDIP's fixed one, or drawn from ``rng`` to frame it."""
+        if self.mode == "given":
+            return self.given[k]
+        if self.mode == "paper":
+            return paper_camera(self.image_size)
+        return sample_camera(rng, vertices, self.image_size, self.ranges, lying=lying)
+
+
+@dataclass
+class _Split:
+    """What every sample of one split shares while it is written."""
+
+    name: str
+    preset: AppearancePreset
+    layout: _SplitLayout
+    cameras: _CameraPlan
+    renderer: Renderer
+    seed: int
+    is_synthetic: bool
+    postures: list[str | None]  # one per source pose
+    source: np.ndarray  # the source pose of each sample
+    rotation_index: np.ndarray | None  # FiDIP's rotation i of each sample, or None
+    first_id: int
+
+    @property
+    def key(self) -> int:
+        return zlib.crc32(self.name.encode("utf-8"))
+
+
+def _body_record(backend: str, batch: BodyPose, j: int, size: int) -> dict[str, Any]:
+    """The body parameters an image record carries (rounded, as JSON numbers)."""
+    return {
+        "backend": backend,
+        "shape": _shape_record(batch.shape, j, size),
+        "global_orient": _round(batch.global_orient[j].cpu(), 6),
+        "body_pose": _round(batch.body_pose[j].reshape(-1, 3).cpu(), 6),
+        "transl": _round(torch.zeros(3) if batch.transl is None else batch.transl[j].cpu(), 6),
+    }
+
+
+def _parts_of_new_shapes(
+    body: BodyModel, batch: BodyPose, size: int, cache: dict[str, BodyParts]
+) -> list[str]:
+    """The shape key of each body of ``batch``; body parts of new shapes go into ``cache``.
+
+    Body parts come from the rest pose of each new shape (patterns stick to the body); bodies
+    of one shape share them.
+    """
+    keys = [_shape_key(_shape_record(batch.shape, j, size)) for j in range(size)]
+    new = [j for j, key in enumerate(keys) if key not in cache]
+    new = [j for n, j in enumerate(new) if keys[j] not in [keys[i] for i in new[:n]]]
+    if new:
+        shapes = select_shape(batch.shape, torch.as_tensor(new), size)
+        with torch.no_grad():
+            rest = body(body.zero_pose(len(new), shape=shapes))
+        for n, j in enumerate(new):
+            cache[keys[j]] = body_parts(
+                rest.vertices[n].cpu().numpy(), rest.joints[n].cpu().numpy()
+            )
+    return keys
 
 
 class DatasetWriter:
@@ -183,40 +325,29 @@ class DatasetWriter:
         if name in self.splits:
             raise ValueError(f"split {name!r} was already added to {self.root}")
         preset = get_preset(preset)
-        is_synthetic = preset.is_synthetic if is_synthetic is None else bool(is_synthetic)
-        annotation_file = annotation_file or f"annotations/person_keypoints_{name}.json"
-        image_dir = image_dir or f"images/{name}"
-        file_pattern = file_pattern or f"{name}{{id:05d}}.jpg"
-        sub = (
-            Path(image_dir).relative_to("images")
-            if Path(image_dir).parts[0] == "images"
-            else Path(image_dir)
-        )
-        mask_dir, depth_dir = Path("masks") / sub, Path("depth") / sub
-        for folder in (image_dir, mask_dir, depth_dir, Path(annotation_file).parent):
-            (self._tmp / folder).mkdir(parents=True, exist_ok=True)
-
+        layout = _SplitLayout.of(name, annotation_file, image_dir, file_pattern)
+        layout.make_folders(self._tmp)
         pose_postures = _as_postures(postures, poses.batch_size)
         if rotations:
             poses, source, rotation_index = paper_protocol(poses, rotations, rotation_step)
         else:
             source, rotation_index = np.arange(poses.batch_size), None
         count = poses.batch_size
-        if not isinstance(cameras, str) and len(cameras) != count:
-            raise ValueError(f"cameras has {len(cameras)} entries for {count} samples")
-        mode = cameras if isinstance(cameras, str) else "given"
-        if mode == "auto":
-            mode = "frontal" if rotations else "random"
-        if mode not in ("random", "frontal", "paper", "given"):
-            raise ValueError(
-                f"cameras={cameras!r}; use 'random', 'frontal', 'paper', 'auto' or a list"
-            )
-        ranges = frontal_ranges(preset.cameras) if mode == "frontal" else preset.cameras
-        renderer = self._renderer_for(tuple(image_size))
-        split_key = zlib.crc32(name.encode("utf-8"))
+        split = _Split(
+            name=name,
+            preset=preset,
+            layout=layout,
+            cameras=_CameraPlan.of(cameras, rotations, count, preset, image_size, camera_tries),
+            renderer=self._renderer_for(tuple(image_size)),
+            seed=seed,
+            is_synthetic=preset.is_synthetic if is_synthetic is None else bool(is_synthetic),
+            postures=pose_postures,
+            source=source,
+            rotation_index=rotation_index,
+            first_id=first_id,
+        )
         images, annotations = [], []
         parts_cache: dict[str, BodyParts] = {}
-
         bar = progress_bar(total=count, desc=f"render {name}", unit="img", enabled=self.progress)
         try:
             for start in range(0, count, batch_size):
@@ -224,79 +355,14 @@ class DatasetWriter:
                 batch = poses.select(index).to(device=body.device, dtype=body.dtype)
                 with torch.no_grad():
                     output = body(batch)
-                # Body parts come from the rest pose of each new shape (patterns stick to the
-                # body); bodies of one shape share them.
-                keys = [
-                    _shape_key(_shape_record(batch.shape, j, len(index))) for j in range(len(index))
-                ]
-                new = [j for j, key in enumerate(keys) if key not in parts_cache]
-                new = [j for n, j in enumerate(new) if keys[j] not in [keys[i] for i in new[:n]]]
-                if new:
-                    shapes = select_shape(batch.shape, torch.as_tensor(new), len(index))
-                    with torch.no_grad():
-                        rest = body(body.zero_pose(len(new), shape=shapes))
-                    for n, j in enumerate(new):
-                        parts_cache[keys[j]] = body_parts(
-                            rest.vertices[n].cpu().numpy(), rest.joints[n].cpu().numpy()
-                        )
+                keys = _parts_of_new_shapes(body, batch, len(index), parts_cache)
                 for j, k in enumerate(index.tolist()):
-                    image_id = first_id + k
-                    file_name = file_pattern.format(id=image_id)
-                    record = {
-                        "backend": body.backend,
-                        "shape": _shape_record(batch.shape, j, len(index)),
-                        "global_orient": _round(batch.global_orient[j].cpu(), 6),
-                        "body_pose": _round(batch.body_pose[j].reshape(-1, 3).cpu(), 6),
-                        "transl": _round(
-                            torch.zeros(3) if batch.transl is None else batch.transl[j].cpu(), 6
-                        ),
-                    }
-                    key = keys[j]
-                    posture = pose_postures[int(source[k])]
-                    lying = (
-                        posture in LYING_POSTURES
-                        if posture is not None
-                        else is_lying(output.joints[j].cpu().numpy())
+                    record = _body_record(body.backend, batch, j, len(index))
+                    image, annotation = self._add_sample(
+                        split, output, j, k, parts_cache[keys[j]], record
                     )
-                    rng = np.random.default_rng([seed, split_key, k])
-                    appearance = sample_appearance(rng, preset, tuple(image_size), lying=lying)
-                    sample = self._render_with_retries(
-                        renderer, output, j, appearance, preset, rng, parts_cache[key], record,
-                        mode, cameras, ranges, lying, k, camera_tries, name, file_name, image_size,
-                    )  # fmt: skip
-                    self._write_files(sample, image_dir, mask_dir, depth_dir, file_name, preset)
-                    extra = {}
-                    if rotation_index is not None:
-                        extra = {
-                            "source_pose": int(source[k]),
-                            "rotation_index": int(rotation_index[k]),
-                        }
-                    images.append(
-                        image_record(
-                            image_id,
-                            file_name,
-                            image_size[0],
-                            image_size[1],
-                            is_synthetic=is_synthetic,
-                            posture=posture,
-                            camera=sample.camera.to_dict(),
-                            body=sample.body,
-                            appearance=sample.appearance,
-                            mask_file=str(Path(mask_dir) / Path(file_name).with_suffix(".png")),
-                            depth_file=str(Path(depth_dir) / Path(file_name).with_suffix(".png")),
-                            **extra,
-                        )
-                    )
-                    annotations.append(
-                        annotation_record(
-                            image_id,
-                            image_id,
-                            np.round(sample.keypoints, 2),
-                            bbox=sample.bbox,
-                            area=sample.area,
-                            keypoints_3d=_round(sample.keypoints_3d, 5),
-                        )
-                    )
+                    images.append(image)
+                    annotations.append(annotation)
                     bar.update(1)
         finally:
             bar.close()
@@ -305,56 +371,119 @@ class DatasetWriter:
             "preset": preset.name,
             "seed": seed,
             "rotations": rotations,
-            "cameras": mode,
-            "is_synthetic": is_synthetic,
+            "cameras": split.cameras.mode,
+            "is_synthetic": split.is_synthetic,
         }
         coco = make_coco(
             images,
             annotations,
-            image_root=self.root / image_dir,
-            source=str(self.root / annotation_file),
+            image_root=self.root / layout.image_dir,
+            source=str(self.root / layout.annotation_file),
             info=info,
         )
-        write_coco(coco, self._tmp / annotation_file)
+        write_coco(coco, self._tmp / layout.annotation_file)
         self.splits[name] = coco
         return coco
 
+    def _add_sample(
+        self,
+        split: _Split,
+        output: BodyOutput,
+        j: int,
+        k: int,
+        parts: BodyParts,
+        record: dict[str, Any],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Render sample ``k`` (body ``j`` of ``output``), write its files; its COCO records."""
+        image_id = split.first_id + k
+        file_name = split.layout.file_pattern.format(id=image_id)
+        posture = split.postures[int(split.source[k])]
+        lying = (
+            posture in LYING_POSTURES
+            if posture is not None
+            else is_lying(output.joints[j].cpu().numpy())
+        )
+        rng = np.random.default_rng([split.seed, split.key, k])
+        image_size = split.cameras.image_size
+        appearance = sample_appearance(rng, split.preset, image_size, lying=lying)
+        sample = self._render_with_retries(
+            split, output, j=j, k=k, appearance=appearance, rng=rng, parts=parts, record=record,
+            lying=lying, file_name=file_name,
+        )  # fmt: skip
+        self._write_files(sample, split, file_name)
+        layout = split.layout
+        extra = {}
+        if split.rotation_index is not None:
+            extra = {
+                "source_pose": int(split.source[k]),
+                "rotation_index": int(split.rotation_index[k]),
+            }
+        image = image_record(
+            image_id,
+            file_name,
+            image_size[0],
+            image_size[1],
+            is_synthetic=split.is_synthetic,
+            posture=posture,
+            camera=sample.camera.to_dict(),
+            body=sample.body,
+            appearance=sample.appearance,
+            mask_file=str(Path(layout.mask_dir) / Path(file_name).with_suffix(".png")),
+            depth_file=str(Path(layout.depth_dir) / Path(file_name).with_suffix(".png")),
+            **extra,
+        )
+        annotation = annotation_record(
+            image_id,
+            image_id,
+            np.round(sample.keypoints, 2),
+            bbox=sample.bbox,
+            area=sample.area,
+            keypoints_3d=_round(sample.keypoints_3d, 5),
+        )
+        return image, annotation
+
     def _render_with_retries(
-        self, renderer, output, j, appearance, preset, rng, parts, record, mode, cameras,
-        ranges, lying, k, tries, split, file_name, image_size,
-    ) -> RenderedSample:  # fmt: skip
+        self,
+        split: _Split,
+        output: BodyOutput,
+        *,
+        j: int,
+        k: int,
+        appearance: AppearanceParams,
+        rng: np.random.Generator,
+        parts: BodyParts,
+        record: dict[str, Any],
+        lying: bool,
+        file_name: str,
+    ) -> RenderedSample:
+        """Sample ``k`` from the split's cameras, drawing another when the body leaves the image."""
         vertices = output.vertices[j].cpu().numpy()
         last: RenderError | None = None
-        attempts = 1 if mode in ("paper", "given") else max(1, tries)
-        for _ in range(attempts):
-            if mode == "given":
-                camera = cameras[k]
-            elif mode == "paper":
-                camera = paper_camera(tuple(image_size))
-            else:
-                camera = sample_camera(rng, vertices, tuple(image_size), ranges, lying=lying)
+        plan = split.cameras
+        for _ in range(plan.attempts):
+            camera = plan.camera(k, rng, vertices, lying)
             try:
                 return render_sample(
-                    renderer, output, camera, appearance, preset, rng,
+                    split.renderer, output, camera, appearance, split.preset, rng,
                     index=j, parts=parts, body_record=record,
                 )  # fmt: skip
             except RenderError as error:
                 last = error
         raise RenderError(
-            f"split {split!r}, sample {k} ({file_name}): no usable image after {attempts} "
-            f"camera(s) ({mode}); last problem: {last}"
+            f"split {split.name!r}, sample {k} ({file_name}): no usable image after "
+            f"{plan.attempts} camera(s) ({plan.mode}); last problem: {last}"
         )
 
-    def _write_files(self, sample, image_dir, mask_dir, depth_dir, file_name, preset) -> None:
+    def _write_files(self, sample: RenderedSample, split: _Split, file_name: str) -> None:
         import cv2
 
         stem = Path(file_name).with_suffix(".png")
-        tmp = self._tmp
-        quality = [cv2.IMWRITE_JPEG_QUALITY, int(preset.file_jpeg_quality)]
+        tmp, layout = self._tmp, split.layout
+        quality = [cv2.IMWRITE_JPEG_QUALITY, int(split.preset.file_jpeg_quality)]
         writes = [
-            (tmp / image_dir / file_name, sample.rgb[..., ::-1], quality),
-            (tmp / mask_dir / stem, sample.mask.astype(np.uint8) * 255, []),
-            (tmp / depth_dir / stem, np.clip(np.round(sample.depth * 1000.0), 0, 65535).astype(np.uint16), []),
+            (tmp / layout.image_dir / file_name, sample.rgb[..., ::-1], quality),
+            (tmp / layout.mask_dir / stem, sample.mask.astype(np.uint8) * 255, []),
+            (tmp / layout.depth_dir / stem, np.clip(np.round(sample.depth * 1000.0), 0, 65535).astype(np.uint16), []),
         ]  # fmt: skip
         for path, array, params in writes:
             path.parent.mkdir(parents=True, exist_ok=True)
