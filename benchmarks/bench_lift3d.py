@@ -79,8 +79,8 @@ def select(
     def record(study: str, variant: str, profile: ExperimentProfile, methods) -> None:
         rows, _ = run_lifting_experiment(data, profile, methods=methods, on="validation")
         for row in rows:
-            out["rows"].append({"study": study, "variant": variant, **row})
-            print(study, variant, row["method"], row["size"], round(row["mpjpe"], 1), flush=True)
+            out["rows"].append({"study": study, "variant": variant, **row.to_dict()})
+            print(study, variant, row.method, row.size, round(row.mpjpe, 1), flush=True)
 
     priors = ("adult_zero_shot", "infant_scratch", "finetune", "control", "augmented")
     for share in (0.0, 0.5) if "low_noise_share" in studies else ():

@@ -183,7 +183,7 @@ def test_experiment_reuses_a_given_adult_prior(anny_body):
         data, settings, methods=("adult_zero_shot",), adult_priors={0: given}
     )
     assert reused["adult_zero_shot/0"] is given
-    assert again[0]["mpjpe"] == rows[0]["mpjpe"]
+    assert again[0].mpjpe == rows[0].mpjpe
 
 
 def test_experiment_runs_every_method_and_evaluates_on_the_set_asked(anny_body):
@@ -196,24 +196,23 @@ def test_experiment_runs_every_method_and_evaluates_on_the_set_asked(anny_body):
     assert len(data.validation) == 5 and len(data.test) == 6
     assert not np.allclose(data.validation.poses_3d[:5], data.test.poses_3d[:5])
     rows, models = lift3d.run_lifting_experiment(data, settings, on="validation")
-    assert [r["method"] for r in rows] == list(lift3d.METHODS)
+    assert [r.method for r in rows] == list(lift3d.METHODS)
     for row in rows:
-        assert {"mpjpe", "n_mpjpe", "pa_mpjpe", "bone_ratio"} <= set(row), row["method"]
-        assert np.isfinite([row["mpjpe"], row["n_mpjpe"], row["pa_mpjpe"]]).all(), row["method"]
+        assert np.isfinite([row.mpjpe, row.n_mpjpe, row.pa_mpjpe, row.bone_ratio]).all(), row.method
     assert models["info"]["evaluated_on"] == "validation" and models["info"]["poses"] == 5
     ratio = models["info"]["infant_size_ratio"]
     assert 0.2 < ratio < 0.6  # infants' bones are a fraction of adults'
-    by = {r["method"]: r for r in rows}
-    assert 0 < by["augmented"]["augmented_share"] <= 1
+    by = {r.method: r for r in rows}
+    assert 0 < by["augmented"].augmented_share <= 1
     # The infant-size start brings the adult prior's bones to infant length.
-    assert abs(by["adult_scaled"]["bone_ratio"] - 1) < abs(by["adult_zero_shot"]["bone_ratio"] - 1)
+    assert abs(by["adult_scaled"].bone_ratio - 1) < abs(by["adult_zero_shot"].bone_ratio - 1)
     with pytest.raises(ValueError, match="on must be"):
         lift3d.run_lifting_experiment(data, settings, on="train")
     configs = {"as set": settings.lift, "flat start": settings.lift.replace(init="flat")}
     compared = lift3d.compare_lift_configs(
         {"adult": models["adult_zero_shot/0"]}, data.validation, configs
     )
-    assert [(r["prior"], r["config"]) for r in compared] == [
+    assert [(r.prior, r.config) for r in compared] == [
         ("adult", "as set"),
         ("adult", "flat start"),
     ]

@@ -384,21 +384,21 @@ def test_tiny_end_to_end_row_and_evaluation(tmp_path):
     torch.manual_seed(0)
     adult = PoseResNet(config.model)
     row = run_experiment(TABLE_ROWS["FiDIP"], data, seed=0, config=config, adult_model=adult)
-    assert 0.0 <= row["ap"] <= 1.0 and row["best_epoch"] == 0 and len(row["pre_history"]) == 1
-    oks = instance_oks(test, row["evaluation"].predictions)
-    assert row["mean_oks"] == pytest.approx(np.nanmean(oks)) and 0.0 <= row["mean_oks"] <= 1.0
-    assert row["evaluation"].predictions.features.shape == (4, 512)
-    results = row["evaluation"].predictions.results()
+    assert 0.0 <= row.ap <= 1.0 and row.best_epoch == 0 and len(row.pre_history) == 1
+    oks = instance_oks(test, row.evaluation.predictions)
+    assert row.mean_oks == pytest.approx(np.nanmean(oks)) and 0.0 <= row.mean_oks <= 1.0
+    assert row.evaluation.predictions.features.shape == (4, 512)
+    results = row.evaluation.predictions.results()
     assert len(results) == 4 and len(results[0]["keypoints"]) == 51
     json.dumps(results)
     # adult-only: evaluation without training; predictions map back into the image
     plain = run_experiment(
         "adult-only", data, seed=0, config=config, adult_model=adult.state_dict()
     )
-    assert plain["history"] == []
-    keypoints = predict(plain["model"], test).keypoints
+    assert plain.history == []
+    keypoints = predict(plain.model, test).keypoints
     assert keypoints.shape == (4, 17, 3)
-    assert evaluate(plain["model"], test).ap.ap == pytest.approx(plain["ap"], nan_ok=True)
+    assert evaluate(plain.model, test).ap.ap == pytest.approx(plain.ap, nan_ok=True)
 
 
 @pytest.mark.parametrize("post", ["quarter", "dark"])

@@ -86,8 +86,10 @@ __all__ = [
 
 from .experiment import (
     METHODS,
+    ConfigScore,
     ExperimentData,
     ExperimentProfile,
+    LiftingRow,
     compare_lift_configs,
     infant_size_ratio,
     make_datasets,
@@ -96,8 +98,10 @@ from .experiment import (
 
 __all__ += [
     "METHODS",
+    "ConfigScore",
     "ExperimentData",
     "ExperimentProfile",
+    "LiftingRow",
     "compare_lift_configs",
     "infant_size_ratio",
     "make_datasets",

@@ -14,6 +14,7 @@ the sizes: ``default()`` fits a laptop CPU (width 256, a few hundred to a few th
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -39,8 +40,10 @@ from .train import PriorTrainConfig, ScorePrior, finetune, train_prior
 
 __all__ = [
     "METHODS",
+    "ConfigScore",
     "ExperimentData",
     "ExperimentProfile",
+    "LiftingRow",
     "compare_lift_configs",
     "infant_size_ratio",
     "make_datasets",
@@ -197,9 +200,47 @@ def _adapt(config: PriorTrainConfig, lr: float) -> PriorTrainConfig:
     return replace(config, lr=lr)
 
 
+_SCORES = ("mpjpe", "n_mpjpe", "pa_mpjpe", "bone_ratio")
+
+
 def _scores_row(scores: dict) -> dict:
-    keys = ("mpjpe", "n_mpjpe", "pa_mpjpe", "bone_ratio")
-    return {k: scores[k] for k in keys}
+    return {k: scores[k] for k in _SCORES}
+
+
+@dataclass
+class LiftingRow:
+    """One row of the chapter's table: ``method`` trained on ``size`` infant poses (0 for the
+    adult-only rows) with ``seed``; errors in millimetres on the set lifted."""
+
+    method: str
+    size: int
+    seed: int
+    mpjpe: float
+    n_mpjpe: float
+    pa_mpjpe: float
+    bone_ratio: float
+    train_seconds: float
+    lift_seconds: float
+    augmented_share: float = math.nan  # ``augmented`` only: generated share of its training set
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as plain JSON values (``augmented_share`` only where there is one)."""
+        row = asdict(self)
+        if math.isnan(self.augmented_share):
+            del row["augmented_share"]
+        return row
+
+
+@dataclass
+class ConfigScore:
+    """One prior lifting the validation set with one named :class:`LiftConfig`."""
+
+    prior: str
+    config: str
+    mpjpe: float
+    n_mpjpe: float
+    pa_mpjpe: float
+    bone_ratio: float
 
 
 def compare_lift_configs(
@@ -209,11 +250,10 @@ def compare_lift_configs(
     *,
     device: Any = "cpu",
     init_poses: Mapping[str, Any] | None = None,
-) -> list[dict]:
+) -> list[ConfigScore]:
     """Lift ``poses`` (the validation set) with every prior × setting; one row each.
 
-    Rows: prior, config, mpjpe, n_mpjpe, pa_mpjpe (mm), bone_ratio. ``init_poses`` by prior
-    name overrides the start poses (as for the infant-size adult start).
+    ``init_poses`` by prior name overrides the start poses (as for the infant-size adult start).
     """
     rows = []
     for prior_name, prior in priors.items():
@@ -223,7 +263,7 @@ def compare_lift_configs(
                 prior, poses.keypoints_2d, poses.intrinsics, config, device=device, init_poses=start
             )
             scores = evaluate_lift(result, poses.poses_3d)
-            rows.append({"prior": prior_name, "config": config_name, **_scores_row(scores)})
+            rows.append(ConfigScore(prior_name, config_name, **_scores_row(scores)))
     return rows
 
 
@@ -234,15 +274,12 @@ def run_lifting_experiment(
     methods: Sequence[str] = METHODS,
     device: Any = "cpu",
     keypoints_2d: np.ndarray | None = None,
-    progress: Callable[[dict], None] | None = None,
+    progress: Callable[[LiftingRow], None] | None = None,
     adult_priors: Mapping[int, ScorePrior] | None = None,
     on: str = "test",
-) -> tuple[list[dict], dict[str, Any]]:
-    """Train and evaluate every method × size × seed; returns ``(rows, models)``.
-
-    Each row: method, size (infant training poses; 0 for the adult-only rows), seed, mpjpe,
-    n_mpjpe, pa_mpjpe (mm), bone_ratio, train/lift seconds (and, for ``augmented``, the
-    augmented share of its training set). ``on``: ``"test"`` (report) or ``"validation"``
+) -> tuple[list[LiftingRow], dict[str, Any]]:
+    """Train and evaluate every method × size × seed; returns ``(rows, models)``, one
+    :class:`LiftingRow` per method × size × seed. ``on``: ``"test"`` (report) or ``"validation"``
     (choose). ``keypoints_2d`` replaces that set's ground-truth 2D (e.g. noisy or predicted
     keypoints). ``models`` keeps the last seed's models by name for figures; ``progress`` is
     called with each row as it is made. ``adult_priors`` (by seed) are adult priors already
@@ -258,12 +295,17 @@ def run_lifting_experiment(
     if target is None:
         raise ValueError("data has no validation set; make it with make_datasets")
     inputs = target.keypoints_2d if keypoints_2d is None else keypoints_2d
-    rows: list[dict] = []
+    rows: list[LiftingRow] = []
     models: dict[str, Any] = {}
     ratio = infant_size_ratio(data, profile) if "adult_scaled" in methods else None
 
     def evaluate(
-        method: str, size: int, seed: int, model: Any, train_seconds: float, **extra: Any
+        method: str,
+        size: int,
+        seed: int,
+        model: Any,
+        train_seconds: float,
+        augmented_share: float = math.nan,
     ) -> None:
         start = time.perf_counter()
         config = profile.lift
@@ -292,15 +334,15 @@ def run_lifting_experiment(
                 mean = result.mean_pose
                 mean[~result.valid] = np.nan
                 scores = evaluate_lift(mean, target.poses_3d, layout=target.layout)
-        row = {
-            "method": method,
-            "size": size,
-            "seed": seed,
+        row = LiftingRow(
+            method=method,
+            size=size,
+            seed=seed,
             **_scores_row(scores),
-            "train_seconds": train_seconds,
-            "lift_seconds": time.perf_counter() - start,
-            **extra,
-        }
+            train_seconds=train_seconds,
+            lift_seconds=time.perf_counter() - start,
+            augmented_share=augmented_share,
+        )
         rows.append(row)
         models[f"{method}/{size}"] = model
         if progress is not None:

@@ -28,7 +28,9 @@ from .dataset import BalancedBatchSampler, PoseDataset, TensorSamples, preload
 from .domain import DomainClassifier, GradientReversal, domain_loss, grad_reverse
 from .evaluate import Evaluation, Predictions, evaluate, instance_oks, predict
 from .experiment import (
+    RESULT_COLUMNS,
     TABLE_ROWS,
+    ExperimentResult,
     ExperimentSpec,
     FidipData,
     adult_fingerprint,
@@ -54,6 +56,7 @@ from .transforms import AugmentConfig, box_to_center_scale, get_affine_transform
 
 __all__ = [
     "PAPER_FROZEN",
+    "RESULT_COLUMNS",
     "SELECTION",
     "TABLE_ROWS",
     "AugmentConfig",
@@ -61,6 +64,7 @@ __all__ = [
     "CheckpointMismatchError",
     "DomainClassifier",
     "Evaluation",
+    "ExperimentResult",
     "ExperimentSpec",
     "FidipData",
     "FitResult",

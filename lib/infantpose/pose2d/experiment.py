@@ -27,14 +27,16 @@ from ..env import resolve_device, seed_everything
 from ..synthesis.adults import adult_pretraining_set, adult_set
 from ..synthesis.cache import code_fingerprint
 from .config import PAPER_FROZEN, TrainConfig, cpu_config
-from .evaluate import evaluate
+from .evaluate import Evaluation, evaluate
 from .model import PoseResNet
 from .prestage import pretrain_classifier
 from .runtime import resolve_precision
 from .train import fit, resumable_changes, train_adult_model
 
 __all__ = [
+    "RESULT_COLUMNS",
     "TABLE_ROWS",
+    "ExperimentResult",
     "ExperimentSpec",
     "FidipData",
     "adult_fingerprint",
@@ -174,6 +176,40 @@ def _select(train: CocoKeypoints, which: str) -> CocoKeypoints:
     return train
 
 
+#: The scalar fields of an :class:`ExperimentResult`, the columns of chapter 03's results table.
+RESULT_COLUMNS = (
+    "name", "seed", "ap", "ap50", "ap75", "mean_oks", "val_ap", "val_mean_oks", "best_epoch",
+    "seconds",
+)  # fmt: skip
+
+
+@dataclass
+class ExperimentResult:
+    """One table row trained with one seed: test scores (fractions), the chosen epoch's
+    validation scores, the training histories, the model and its test predictions."""
+
+    name: str
+    seed: int
+    ap: float  # test COCO AP
+    ap50: float
+    ap75: float
+    mean_oks: float  # mean per-instance OKS on the test split (it ranks models whose AP is ~0)
+    val_ap: float  # of the chosen epoch
+    val_mean_oks: float
+    best_epoch: int  # -1 when nothing was trained
+    history: list[dict[str, float]]
+    pre_history: list[dict[str, float]]
+    model: PoseResNet
+    evaluation: Evaluation  # test predictions, with pooled features
+    config: dict[str, Any]
+    spec: dict[str, Any]
+    seconds: float
+
+    def table_row(self, *columns: str) -> dict[str, Any]:
+        """The scalar fields as one row of a results table (default: :data:`RESULT_COLUMNS`)."""
+        return {column: getattr(self, column) for column in columns or RESULT_COLUMNS}
+
+
 def run_experiment(
     spec: ExperimentSpec | str,
     data: FidipData,
@@ -184,7 +220,7 @@ def run_experiment(
     checkpoint_dir: str | None = None,
     features: bool = True,
     train_fraction: float = 1.0,
-) -> dict[str, Any]:
+) -> ExperimentResult:
     """Train one table row with ``seed`` and evaluate it on ``data.test``.
 
     ``train_fraction`` < 1 trains on that share of the training images left after the
@@ -193,11 +229,7 @@ def run_experiment(
 
     ``adult_model`` (a model or its state dict) is the starting point; when None it is trained
     here on ``data.adult_synthetic`` with ``config`` (all layers) — pass it to share it between
-    rows. Returns ``ap``/``ap50``/``ap75`` (test, fractions), ``mean_oks`` (the mean of the
-    per-instance OKS that AP thresholds; it still ranks models whose AP is near zero),
-    ``val_ap``/``val_mean_oks`` (of the chosen epoch), ``best_epoch``,
-    ``history``, ``pre_history``, ``model``, ``evaluation`` (predictions with pooled features),
-    ``config``, ``spec``, ``seconds``.
+    rows. Returns an :class:`ExperimentResult`.
     """
     tic = time.perf_counter()
     spec = TABLE_ROWS[spec] if isinstance(spec, str) else spec
@@ -241,24 +273,24 @@ def run_experiment(
         f"row {spec.name!r}, seed {seed}: test AP {test.ap.ap:.3f}, validation AP {val_ap:.3f}, "
         f"epoch {best_epoch + 1}, {time.perf_counter() - tic:.0f} s"
     )
-    return {
-        "name": spec.name,
-        "seed": seed,
-        "ap": test.ap.ap,
-        "ap50": test.ap.ap50,
-        "ap75": test.ap.ap75,
-        "mean_oks": test.mean_oks,
-        "val_ap": val_ap,
-        "val_mean_oks": val_oks,
-        "best_epoch": best_epoch,
-        "history": history,
-        "pre_history": pre_history,
-        "model": model,
-        "evaluation": test,
-        "config": config.to_dict(),
-        "spec": asdict(spec),
-        "seconds": time.perf_counter() - tic,
-    }
+    return ExperimentResult(
+        name=spec.name,
+        seed=seed,
+        ap=test.ap.ap,
+        ap50=test.ap.ap50,
+        ap75=test.ap.ap75,
+        mean_oks=test.mean_oks,
+        val_ap=val_ap,
+        val_mean_oks=val_oks,
+        best_epoch=best_epoch,
+        history=history,
+        pre_history=pre_history,
+        model=model,
+        evaluation=test,
+        config=config.to_dict(),
+        spec=asdict(spec),
+        seconds=time.perf_counter() - tic,
+    )
 
 
 #: Fields that do not change how the adult model trains (it never uses the domain classifier
