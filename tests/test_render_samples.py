@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from infantpose.body import BodyPose
 from infantpose.camera import paper_camera, sample_camera
 from infantpose.render import (
     PRESETS,
@@ -22,16 +21,7 @@ from infantpose.render import (
 SIZE = (96, 72)
 
 
-def _poses(n: int = 2) -> BodyPose:
-    g = torch.Generator().manual_seed(0)
-    return BodyPose(
-        global_orient=torch.randn(n, 3, generator=g) * 0.2,
-        body_pose=torch.randn(n, 21, 3, generator=g) * 0.2,
-        shape={"age": torch.tensor([0.0, 0.1, 0.05, 0.0][:n])},
-    )
-
-
-def test_paper_rotations_follow_the_papers_formula():
+def test_paper_rotations_follow_the_papers_formula(small_poses):
     orient = torch.tensor([0.1, -0.2, 0.3])
     out = paper_rotations(orient)
     assert out.shape == (10, 3)
@@ -40,7 +30,7 @@ def test_paper_rotations_follow_the_papers_formula():
         expected = [0.1 + step, -0.2 - step, 0.3 - step]
         np.testing.assert_allclose(out[i].numpy(), expected, atol=1e-6)
     assert paper_rotations(torch.zeros(4, 3), count=3).shape == (4, 3, 3)
-    poses, source, rotation = samples.paper_protocol(_poses(2), count=3)
+    poses, source, rotation = samples.paper_protocol(small_poses(2), count=3)
     assert poses.batch_size == 6 and source.tolist() == [0, 0, 0, 1, 1, 1]
     assert rotation.tolist() == [0, 1, 2, 0, 1, 2]
     assert poses.shape["age"].tolist() == pytest.approx([0.0, 0.0, 0.0, 0.1, 0.1, 0.1])
@@ -55,9 +45,9 @@ def test_unknown_preset_names_the_presets():
 
 
 @pytest.fixture(scope="module")
-def infant(anny_body):
+def infant(anny_body, small_poses):
     with torch.no_grad():
-        return anny_body(_poses(1))
+        return anny_body(small_poses(1))
 
 
 @pytest.mark.parametrize("preset", ["synthetic", "photo", "surreal"])

@@ -7,9 +7,7 @@ import json
 import cv2
 import numpy as np
 import pytest
-import torch
 
-from infantpose.body import BodyPose
 from infantpose.data.coco import read_coco
 from infantpose.render import RenderError
 from infantpose.synthesis import writer
@@ -18,31 +16,22 @@ from infantpose.synthesis.writer import DatasetWriter, render_dataset
 SIZE = (96, 72)
 
 
-def _poses(n: int = 2) -> BodyPose:
-    g = torch.Generator().manual_seed(0)
-    return BodyPose(
-        global_orient=torch.randn(n, 3, generator=g) * 0.2,
-        body_pose=torch.randn(n, 21, 3, generator=g) * 0.2,
-        shape={"age": torch.tensor([0.0, 0.1, 0.05, 0.0][:n])},
-    )
-
-
-def _syrip_like(root, anny_body, overwrite=False):
+def _syrip_like(root, anny_body, small_poses, overwrite=False):
     with DatasetWriter(root, overwrite=overwrite, progress=False) as w:
         w.add_split(
-            "train_infant", anny_body, _poses(2), preset="synthetic", seed=1, rotations=2,
+            "train_infant", anny_body, small_poses(2), preset="synthetic", seed=1, rotations=2,
             image_size=SIZE, file_pattern="train{id:05d}.jpg", postures="supine",
         )  # fmt: skip
         w.add_split(
-            "validate_infant", anny_body, _poses(2), preset="photo", seed=2,
+            "validate_infant", anny_body, small_poses(2), preset="photo", seed=2,
             image_size=SIZE, file_pattern="test{id}.jpg", first_id=0,
         )  # fmt: skip
     return w
 
 
-def test_writer_syrip_layout_round_trips(tmp_path, anny_body):
+def test_writer_syrip_layout_round_trips(tmp_path, anny_body, small_poses):
     root = tmp_path / "syrip"
-    _syrip_like(root, anny_body)
+    _syrip_like(root, anny_body, small_poses)
     train = read_coco(
         root / "annotations/person_keypoints_train_infant.json",
         image_root=root / "images/train_infant",
@@ -74,7 +63,7 @@ def test_writer_syrip_layout_round_trips(tmp_path, anny_body):
     assert not list(tmp_path.glob(".syrip*"))  # no temporary folder left
 
 
-def test_writer_is_deterministic(tmp_path, anny_body):
+def test_writer_is_deterministic(tmp_path, anny_body, small_poses):
     kwargs = {
         "preset": "photo",
         "seed": 5,
@@ -82,8 +71,8 @@ def test_writer_is_deterministic(tmp_path, anny_body):
         "image_size": SIZE,
         "progress": False,
     }
-    render_dataset(anny_body, _poses(2), tmp_path / "a", **kwargs)
-    render_dataset(anny_body, _poses(2), tmp_path / "b", **kwargs)
+    render_dataset(anny_body, small_poses(2), tmp_path / "a", **kwargs)
+    render_dataset(anny_body, small_poses(2), tmp_path / "b", **kwargs)
     for rel in ("annotations/person_keypoints_train.json", "images/train/train00002.jpg",
                 "masks/train/train00002.png", "depth/train/train00002.png"):  # fmt: skip
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
@@ -91,7 +80,7 @@ def test_writer_is_deterministic(tmp_path, anny_body):
     assert data["info"]["preset"] == "photo" and data["images"][0]["is_synthetic"] is False
 
 
-def test_failure_mid_dataset_leaves_nothing(tmp_path, anny_body, monkeypatch):
+def test_failure_mid_dataset_leaves_nothing(tmp_path, anny_body, monkeypatch, small_poses):
     real = writer.render_sample
     calls = {"n": 0}
 
@@ -104,31 +93,46 @@ def test_failure_mid_dataset_leaves_nothing(tmp_path, anny_body, monkeypatch):
     monkeypatch.setattr(writer, "render_sample", flaky)
     root = tmp_path / "set"
     with pytest.raises(RuntimeError, match="injected"):
-        render_dataset(anny_body, _poses(2), root, rotations=2, image_size=SIZE, progress=False)
+        render_dataset(
+            anny_body, small_poses(2), root, rotations=2, image_size=SIZE, progress=False
+        )
     assert not root.exists()
     assert list(tmp_path.iterdir()) == []
 
 
-def test_existing_destination_needs_overwrite(tmp_path, anny_body):
+def test_existing_destination_needs_overwrite(tmp_path, anny_body, small_poses):
     root = tmp_path / "set"
     root.mkdir()
     (root / "old.txt").write_text("keep me")
     with pytest.raises(FileExistsError, match="overwrite=True"):
-        render_dataset(anny_body, _poses(1), root, rotations=None, image_size=SIZE, progress=False)
+        render_dataset(
+            anny_body, small_poses(1), root, rotations=None, image_size=SIZE, progress=False
+        )
     assert (root / "old.txt").read_text() == "keep me"
     coco = render_dataset(
-        anny_body, _poses(1), root, rotations=None, image_size=SIZE, progress=False, overwrite=True
+        anny_body,
+        small_poses(1),
+        root,
+        rotations=None,
+        image_size=SIZE,
+        progress=False,
+        overwrite=True,
     )
     assert coco.num_images == 1 and not (root / "old.txt").exists()
 
 
-def test_camera_failures_are_retried_then_named(tmp_path, anny_body, monkeypatch):
+def test_camera_failures_are_retried_then_named(tmp_path, anny_body, monkeypatch, small_poses):
     def always_fails(*args, **kwargs):
         raise RenderError("no body pixel in the image")
 
     monkeypatch.setattr(writer, "render_sample", always_fails)
     with pytest.raises(RenderError, match=r"sample 0 \(train00001.jpg\).*after 5 camera"):
         render_dataset(
-            anny_body, _poses(1), tmp_path / "x", rotations=None, image_size=SIZE, progress=False
+            anny_body,
+            small_poses(1),
+            tmp_path / "x",
+            rotations=None,
+            image_size=SIZE,
+            progress=False,
         )
     assert not (tmp_path / "x").exists()
