@@ -19,6 +19,9 @@
     the data root, as chapter 03 does); then both are scored on chapter 02's 300 held-out
     adults (AP, mean OKS), each with its own codec. The new recipe's cosine schedule is sized
     to the budget from its measured speed; the old one's constant rate is stopped at the budget.
+(f) The cost of anti-aliasing a crop: a 640×480 image (the infants' frames) cropped to the
+    96×128 input around a 300-px box (a ≈ 3× shrink), with and without the area pre-filter,
+    alternated in one run (ms per crop of each and their ratio).
 
 Data for (a)–(d): random 384×288 JPEGs with 17 keypoints each, written to a temp dir (the size
 of the embedded rendered sets). Prints one JSON line. Target (issue 5): overhead ≤ 15 % on CPU;
@@ -228,6 +231,24 @@ def accuracy_per_minute(minutes: float) -> dict:
     return out
 
 
+def antialias_cost(repeats: int = 200) -> dict:
+    """(f): ms per crop with and without the area pre-filter, alternated, and their ratio."""
+    from infantpose.pose2d.transforms import crop_image, get_affine_transform
+
+    image = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    matrix = get_affine_transform([320, 240], [1.5, 2.0], 20.0, (96, 128))  # ≈ 300×400 px box
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(3):
+        for antialias in (False, True):
+            tic = time.perf_counter()
+            for _ in range(repeats):
+                crop_image(image, matrix, (96, 128), antialias=antialias)
+            times[antialias].append((time.perf_counter() - tic) / repeats * 1000)
+    plain, filtered = statistics.median(times[False]), statistics.median(times[True])
+    return {"plain_ms": round(plain, 3), "antialiased_ms": round(filtered, 3),
+            "ratio": round(filtered / plain, 2)}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
@@ -310,6 +331,7 @@ def main() -> None:
             "resnet50": round(inference_rate(50, cpu, (192, 256), 16, 3, fast=False), 1),
         },
         "train_step_bf16_vs_fp32_img_s": speed,
+        "crop_640x480_to_96x128": antialias_cost(),
         "gpu": gpu_figures(),
     }
     print(json.dumps(result))

@@ -98,6 +98,7 @@ def _adult(args: argparse.Namespace) -> None:
         pretrain_adults=p["pretrain_adults"],
         validation_adults=p["num_adults"],
         epochs=p["adult_epochs"],
+        pretrain_set=p.get("pretrain_set", "surreal"),
         context=context,
     )
     if context.is_main:

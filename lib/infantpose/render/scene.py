@@ -289,7 +289,7 @@ class Renderer:
                 f"{self.width}×{self.height} (width×height); make a Renderer of the camera's size"
             )
         gl_camera = self._camera_node.camera
-        # OpenGL samples pixel centres at +0.5 (see infantpose.render.camera).
+        # OpenGL samples pixel centres at +0.5 (see infantpose.camera).
         gl_camera.fx, gl_camera.fy = camera.fx, camera.fy
         gl_camera.cx, gl_camera.cy = camera.cx + 0.5, camera.cy + 0.5
         self._scene.set_pose(self._camera_node, camera.opengl_pose())
