@@ -30,6 +30,7 @@ from .config import (
     MODEL_PATHS,
     PROFILE_NAMES,
     ConfigError,
+    Profile,
     data_root,
     load_profile,
     project_root,
@@ -86,7 +87,7 @@ class PathStatus:
     note: str
 
 
-def configured_paths(profile: Any) -> list[PathStatus]:
+def configured_paths(profile: Profile) -> list[PathStatus]:
     """Every ``paths:`` key of ``profile``: unset, found, or missing (with what it should hold)."""
     rows = []
     for key, expected in {**DATASET_PATHS, **MODEL_PATHS}.items():
@@ -187,7 +188,7 @@ def _checkpoint_epochs(path: Path) -> dict[str, Any]:
         return {"state": f"unreadable last.pt ({type(error).__name__})"}
 
 
-def _device(profile: Any) -> str:
+def _device(profile: Profile) -> str:
     try:
         import torch
     except ImportError:  # pragma: no cover

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..body.model import BodyModel
 from ..camera import project_with_intrinsics, sample_camera
 from ..io import atomic_path
 from ..keypoints import H36M17, SMPL24, Layout, convert, get_layout
@@ -193,7 +194,7 @@ def _cameras(
 
 
 def sample_pose_set(
-    body: Any,
+    body: BodyModel,
     population: str,
     count: int,
     seed: int = 0,

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..body.model import BodyModel
 from .augment import (
     GuidedAugmentConfig,
     augment_poses,
@@ -167,7 +168,7 @@ class ExperimentData:
     validation: PoseSet3D | None = None
 
 
-def make_datasets(body: Any, profile: ExperimentProfile, seed: int = 0) -> ExperimentData:
+def make_datasets(body: BodyModel, profile: ExperimentProfile, seed: int = 0) -> ExperimentData:
     """Sample the four pose sets with disjoint seeds (no evaluation pose is a training pose)."""
     common = dict(layout=profile.layout, camera=profile.camera)
     return ExperimentData(
