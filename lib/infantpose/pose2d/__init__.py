@@ -24,11 +24,13 @@ from .checkpoints import (
     save_checkpoint,
 )
 from .config import PAPER_FROZEN, SELECTION, TrainConfig, cpu_config, recipe_config
-from .dataset import BalancedBatchSampler, ImageDecodeError, PoseDataset, TensorSamples, preload
+from .dataset import BalancedBatchSampler, PoseDataset, TensorSamples, preload
 from .domain import DomainClassifier, GradientReversal, domain_loss, grad_reverse
 from .evaluate import Evaluation, Predictions, evaluate, instance_oks, predict
 from .experiment import (
+    RESULT_COLUMNS,
     TABLE_ROWS,
+    ExperimentResult,
     ExperimentSpec,
     FidipData,
     adult_fingerprint,
@@ -54,6 +56,7 @@ from .transforms import AugmentConfig, box_to_center_scale, get_affine_transform
 
 __all__ = [
     "PAPER_FROZEN",
+    "RESULT_COLUMNS",
     "SELECTION",
     "TABLE_ROWS",
     "AugmentConfig",
@@ -61,12 +64,12 @@ __all__ = [
     "CheckpointMismatchError",
     "DomainClassifier",
     "Evaluation",
+    "ExperimentResult",
     "ExperimentSpec",
     "FidipData",
     "FitResult",
     "GradientReversal",
     "HeatmapCodec",
-    "ImageDecodeError",
     "JointsMSELoss",
     "PoseDataset",
     "PoseResNet",
