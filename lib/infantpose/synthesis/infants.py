@@ -1,4 +1,4 @@
-"""FiDIP's synthetic infants (seed 000 §4.2), made end to end on the embedded default.
+"""FiDIP's synthetic infants (FiDIP paper, §4.2), made end to end on the embedded default.
 
 1. **source poses**: infant postures with 2D keypoints. FiDIP fitted SMIL to its real
    images; until the infant set of chapter 01 exists we render library poses with the
