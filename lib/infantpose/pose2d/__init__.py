@@ -28,6 +28,7 @@ from .dataset import BalancedBatchSampler, PoseDataset, TensorSamples, preload
 from .domain import DomainClassifier, GradientReversal, domain_loss, grad_reverse
 from .evaluate import Evaluation, Predictions, evaluate, instance_oks, predict
 from .experiment import (
+    PAPER_AP_SOURCE,
     RESULT_COLUMNS,
     TABLE_ROWS,
     ExperimentResult,
@@ -55,6 +56,7 @@ from .train import FitResult, fit, freeze_modules, set_train_mode, train_adult_m
 from .transforms import AugmentConfig, box_to_center_scale, get_affine_transform, transform_preds
 
 __all__ = [
+    "PAPER_AP_SOURCE",
     "PAPER_FROZEN",
     "RESULT_COLUMNS",
     "SELECTION",
