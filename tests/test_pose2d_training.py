@@ -544,3 +544,28 @@ def test_table_rows_carry_the_papers_ap_with_its_source():
     assert TABLE_ROWS["FiDIP"].paper_ap == 92.2 and TABLE_ROWS["fine-tuned"].paper_ap == 91.8
     assert TABLE_ROWS["real only"].paper_ap is None  # no counterpart in the paper
     assert "SyRIP Test100" in PAPER_AP_SOURCE
+
+
+def test_run_table_runs_every_row_and_seed_once_and_keeps_what_it_is_asked(tmp_path):
+    from infantpose.pose2d import run_table
+
+    coco = make_pose_set(tmp_path, 12, name="train")
+    test = make_pose_set(tmp_path, 4, seed=1, synthetic_every=0, name="test")
+    adults = make_pose_set(tmp_path, 6, seed=2, synthetic_every=1, name="adult_syn")
+    adults_real = make_pose_set(tmp_path, 6, seed=3, synthetic_every=0, name="adult_real")
+    data = FidipData(coco, test, adults, adults_real, validation_fraction=0.34)
+    config = tiny_config(epochs=1, max_steps_per_epoch=1)
+    torch.manual_seed(0)
+    adult = PoseResNet(config.model).state_dict()
+    seen = []
+    run = run_table(data, ["adult-only", "fine-tuned"], [0, 1], config, adult_model=adult,
+                    keep=("fine-tuned",), report=lambda r: seen.append((r.name, r.seed)))  # fmt: skip
+    # the untrained row runs once; the trained one with each seed, seed-major
+    assert seen == [("adult-only", 0), ("fine-tuned", 0), ("fine-tuned", 1)]
+    assert [(r["name"], r["seed"], r["fraction"]) for r in run.rows] == [
+        ("adult-only", 0, 1.0), ("fine-tuned", 0, 1.0), ("fine-tuned", 1, 1.0)
+    ]  # fmt: skip
+    assert set(run.kept) == {"fine-tuned"} and run.kept["fine-tuned"].seed == 0
+    assert {(h["name"], h["seed"]) for h in run.histories} == {("fine-tuned", 0), ("fine-tuned", 1)}
+    with pytest.raises(ValueError, match="unknown rows"):
+        run_table(data, ["fine tuned"], [0], config, adult_model=adult)

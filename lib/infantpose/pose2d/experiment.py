@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,12 @@ __all__ = [
     "ExperimentResult",
     "ExperimentSpec",
     "FidipData",
+    "TableRun",
     "adult_fingerprint",
     "book_adult_model",
     "cached_adult_model",
     "run_experiment",
+    "run_table",
     "split_validation",
     "thin_training_set",
 ]
@@ -311,6 +314,55 @@ def run_experiment(
         spec=asdict(spec),
         seconds=time.perf_counter() - tic,
     )
+
+
+@dataclass
+class TableRun:
+    """What :func:`run_table` made: one results row and the epoch histories per run, and the
+    full :class:`ExperimentResult` (model, test predictions) of the first seed of the rows
+    asked to be kept (the others drop their models to keep memory flat)."""
+
+    rows: list[dict[str, Any]]  # RESULT_COLUMNS (+ "fraction") per row × seed
+    histories: list[dict[str, Any]]  # one per epoch, with "name" and "seed"
+    kept: dict[str, ExperimentResult]
+
+
+def run_table(
+    data: FidipData,
+    rows: Sequence[str],
+    seeds: Sequence[int],
+    config: TrainConfig,
+    *,
+    adult_model: PoseResNet | dict[str, torch.Tensor],
+    keep: Sequence[str] = (),
+    train_fraction: float = 1.0,
+    features: bool = True,
+    report: Callable[[ExperimentResult], None] | None = None,
+) -> TableRun:
+    """Every row of ``rows`` (:data:`TABLE_ROWS` names) trained with every seed from the same
+    ``adult_model``, seed-major, as chapter 03's tables need them. A row that trains nothing
+    (adult-only) runs once: the same model gives the same numbers under every seed. ``report``
+    is called with each result as it is made; ``train_fraction`` and ``features`` go to
+    :func:`run_experiment`."""
+    unknown = [name for name in rows if name not in TABLE_ROWS]
+    if unknown:
+        raise ValueError(f"run_table: unknown rows {unknown}; choose from {', '.join(TABLE_ROWS)}")
+    if not seeds:
+        raise ValueError("run_table: no seeds; give at least one (the book's tables use ≥ 3)")
+    run = TableRun([], [], {})
+    for seed in seeds:
+        for name in rows:
+            if TABLE_ROWS[name].train_data == "none" and seed != seeds[0]:
+                continue
+            result = run_experiment(name, data, seed, config, adult_model=adult_model,
+                                    features=features, train_fraction=train_fraction)  # fmt: skip
+            run.rows.append({**result.table_row(), "fraction": train_fraction})
+            run.histories += [{"name": name, "seed": seed, **h} for h in result.history]
+            if seed == seeds[0] and name in keep:
+                run.kept[name] = result
+            if report is not None:
+                report(result)
+    return run
 
 
 #: Fields that do not change how the adult model trains (it never uses the domain classifier
