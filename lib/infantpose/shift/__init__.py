@@ -18,6 +18,7 @@ from .adapt import AdaptResult, Components, adapt, adaptation_losses
 from .config import MODES, ShiftConfig, ViewAugment
 from .data import SourceCrops, TargetImages, source_crops, target_images, target_splits
 from .evaluate import DECODINGS, frame_normaliser, pck_of, shift_pck
+from .experiment import ROWS, SELECTIONS, ShiftSets, prepare, run_row, score
 from .prior import (
     PoseNDF,
     PriorConfig,
@@ -52,6 +53,8 @@ from .visibility import (
 __all__ = [
     "DECODINGS",
     "MODES",
+    "ROWS",
+    "SELECTIONS",
     "AdaptResult",
     "Components",
     "EmaTeacher",
@@ -60,6 +63,7 @@ __all__ = [
     "PriorConfig",
     "PriorData",
     "ShiftConfig",
+    "ShiftSets",
     "SourceCrops",
     "TargetImages",
     "ViewAugment",
@@ -78,10 +82,13 @@ __all__ = [
     "make_prior_data",
     "occlude",
     "pck_of",
+    "prepare",
     "rectify",
+    "run_row",
     "sample_affine",
     "save_kp2seg",
     "save_prior",
+    "score",
     "segment",
     "shift_pck",
     "soft_argmax",

@@ -68,6 +68,11 @@ class AdaptResult:
     seconds: float = 0.0
 
 
+def _to(x: torch.Tensor, device: torch.device, config: ShiftConfig) -> torch.Tensor:
+    x = x.to(device)
+    return x.contiguous(memory_format=torch.channels_last) if config.channels_last else x
+
+
 def _supervised(
     student: PoseResNet, crops: SourceCrops, idx: torch.Tensor, config: ShiftConfig,
     generator: torch.Generator,
@@ -111,7 +116,7 @@ def adaptation_losses(
     losses: dict[str, torch.Tensor] = {}
     if not config.losses:
         with autocast_context(device, config.precision):
-            y_s = student(x_s.to(device))
+            y_s = student(_to(x_s, device, config))
         losses["sup"] = joints_mse(y_s, t_s.to(device), w_s.to(device))
         losses["total"] = losses["sup"]
         return losses
@@ -121,7 +126,7 @@ def adaptation_losses(
     with torch.no_grad():
         x_tea, m_tea = view(base, config.teacher, generator)
         with autocast_context(device, config.precision):
-            h_tea = teacher(x_tea.to(device)).float().cpu()
+            h_tea = teacher(_to(x_tea, device, config)).float().cpu()
         back_tea = torch.linalg.inv(heatmap_matrix(m_tea, stride))
         h_tea_base = warp(h_tea, back_tea)
         rectified, confidence = rectify(h_tea_base, config.heatmap_sigma)
@@ -133,7 +138,7 @@ def adaptation_losses(
                            generator=generator)  # fmt: skip
     x_stu, m_stu = view(occluded, config.student, generator)
     with autocast_context(device, config.precision):
-        y = student(torch.cat([x_s, x_stu]).to(device))
+        y = student(_to(torch.cat([x_s, x_stu]), device, config))
     y = y.float()
     losses["sup"] = joints_mse(y[:b], t_s.to(device), w_s.to(device))
     back_stu = torch.linalg.inv(heatmap_matrix(m_stu, stride))

@@ -108,6 +108,7 @@ class ShiftConfig:
     seed: int = 0
     device: str = "cpu"
     precision: str | None = "auto"
+    channels_last: bool = True
 
     def __post_init__(self) -> None:
         for name in ("student", "teacher"):

@@ -3,7 +3,7 @@
 As the released ``prior/`` (Tiwari et al.'s Pose-NDF in 2D): each pose becomes 13 unit bone
 vectors along SHIFT's kinematic tree; a per-bone encoder runs down the tree (each bone sees its
 vector and its parent's feature); a weight-normalised MLP maps the 78-d code to a distance,
-ReLU at the output so it is ≥ 0. Training data: clean poses (distance 0) and von Mises-perturbed
+non-negative at the output (softplus where the released code has a ReLU). Training data: clean poses (distance 0) and von Mises-perturbed
 copies (κ ∈ {1, 2, 4, 8, 16}) labelled with their distance to the clean set: the mean of the 5
 smallest mean-over-bones distances among 500 nearest candidates (scikit-learn neighbours, on
 CPU; the released code needs FAISS on a GPU). Three stages: far poses only, then near and
@@ -162,7 +162,9 @@ class PoseNDF(nn.Module):
         for _ in range(self.config.layers):
             layers += [weight_norm(nn.Linear(inputs, width)), nn.ReLU()]
             inputs = width
-        layers += [weight_norm(nn.Linear(inputs, 1)), nn.ReLU()]
+        # Softplus, not the released ReLU: still a non-negative distance, but its gradient does
+        # not die where the network undershoots (a dead ReLU gives the student no signal).
+        layers += [weight_norm(nn.Linear(inputs, 1)), nn.Softplus()]
         self.distance = nn.Sequential(*layers)
 
     def forward(self, bones: torch.Tensor) -> torch.Tensor:
