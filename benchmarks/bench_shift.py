@@ -74,7 +74,9 @@ def main() -> None:
     generator = torch.Generator().manual_seed(0)
 
     def adaptation_step() -> None:
-        losses = adaptation_losses(model, teacher, source, target, components, shift_config, generator)
+        losses = adaptation_losses(
+            model, teacher, source, target, components, shift_config, generator
+        )
         optimiser.zero_grad(set_to_none=True)
         losses["total"].backward()
         optimiser.step()
@@ -116,7 +118,10 @@ def main() -> None:
 
         prior_step()
         ms = statistics.median(_timed(prior_step, args.repeats * 3) for _ in range(args.rounds))
-        prior_rates[label] = {"ms_per_step": round(ms, 2), "poses_per_s": round(1000 * prior_config.batch_size / ms)}
+        prior_rates[label] = {
+            "ms_per_step": round(ms, 2),
+            "poses_per_s": round(1000 * prior_config.batch_size / ms),
+        }
 
     print(json.dumps({
         "benchmark": "shift",

@@ -105,12 +105,13 @@ def adaptation_losses(
     config: ShiftConfig,
     generator: torch.Generator,
     *,
-    device: torch.device = torch.device("cpu"),
+    device: torch.device | None = None,
 ) -> dict[str, torch.Tensor]:
     """The losses of one step (``total`` included); differentiable in the student only."""
+    device = device or torch.device("cpu")
     b = config.batch_size
     stride = student.config.stride
-    hw, hh = student.config.heatmap_size
+    hw, _hh = student.config.heatmap_size
     s_idx = torch.randint(len(source), (b,), generator=generator)
     x_s, t_s, w_s = _supervised(student, source, s_idx, config, generator)
     losses: dict[str, torch.Tensor] = {}

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from ..data.coco import CocoKeypoints
-from ..metrics import PCKResult, pck
 from ..keypoints import COCO17
+from ..metrics import PCKResult, pck
 from ..pose2d.dataset import TensorSamples
 from ..pose2d.evaluate import Predictions
 from ..pose2d.heatmaps import HeatmapCodec, final_predictions, flip_test_average

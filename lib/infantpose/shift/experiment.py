@@ -97,7 +97,10 @@ def _digest(*parts: Any) -> str:
 
 
 def _set_digest(coco: CocoKeypoints) -> str:
-    return _digest([Path(i["file_name"]).name for i in coco.images], [a.get("keypoints") for a in coco.annotations])
+    return _digest(
+        [Path(i["file_name"]).name for i in coco.images],
+        [a.get("keypoints") for a in coco.annotations],
+    )
 
 
 def _model_digest(model: torch.nn.Module) -> str:
@@ -125,11 +128,16 @@ def load_or_make_prior(
 ) -> tuple[PoseNDF, dict[str, Any]]:  # fmt: skip
     """The prior trained on ``prior_split``'s pose labels (made once, then loaded)."""
     trained_on = f"{prior_split.num_annotations} labelled infant poses of {prior_split.source}"
-    path = _cache_root(root) / f"prior_{_digest(config.to_dict(), _set_digest(prior_split), _code_digest('prior.py'))}.pt"
+    path = (
+        _cache_root(root)
+        / f"prior_{_digest(config.to_dict(), _set_digest(prior_split), _code_digest('prior.py'))}.pt"
+    )
     if path.is_file():
         model, trained_on = load_prior(path)
         return model, {"path": str(path), "made": False, "trained_on": trained_on}
-    keypoints = np.array([a["keypoints"] for a in prior_split.annotations], dtype=np.float64).reshape(-1, 17, 3)
+    keypoints = np.array(
+        [a["keypoints"] for a in prior_split.annotations], dtype=np.float64
+    ).reshape(-1, 17, 3)
     tic = time.perf_counter()
     data = make_prior_data(keypoints, config, source=str(prior_split.source))
     data_seconds = time.perf_counter() - tic
@@ -252,7 +260,12 @@ def run_row(
     tic = time.perf_counter()
     if mode is None:
         scores = score(model, sets)
-        row = {"name": name, "seed": seed, **_flat(scores, "target-val"), **_flat(scores, "label-free")}
+        row = {
+            "name": name,
+            "seed": seed,
+            **_flat(scores, "target-val"),
+            **_flat(scores, "label-free"),
+        }
         return {**row, "steps": 0, "chosen_step": {"target-val": 0, "label-free": 0},
                 "seconds": time.perf_counter() - tic, "result": None,
                 "chosen": {"target-val": scores, "label-free": scores}}  # fmt: skip

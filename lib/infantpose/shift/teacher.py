@@ -64,7 +64,7 @@ def confidence_mask(confidence: torch.Tensor, mask_ratio: float) -> torch.Tensor
 
 def rectify(heatmaps: torch.Tensor, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Clean unit-peak Gaussians at each heatmap's argmax, and the maxima (confidences)."""
-    n, k, h, w = heatmaps.shape
+    _n, _k, h, w = heatmaps.shape
     points, values = argmax_points(heatmaps)
     return gaussian_heatmaps(points.float(), (w, h), sigma), values
 
@@ -103,7 +103,7 @@ def occlude(
         if len(sure) == 0:
             continue
         j = int(sure[int(torch.randint(len(sure), (1,), generator=generator))])
-        x, y = (int(round(float(v))) for v in points[i, j])
+        x, y = (round(float(v)) for v in points[i, j])
         x0, y0 = max(0, x - half_size), max(0, y - half_size)
         x1, y1 = min(w, x + half_size), min(h, y + half_size)
         if x1 <= x0 or y1 <= y0:

@@ -83,7 +83,7 @@ def _normaliser(w: int, h: int, dtype: torch.dtype) -> torch.Tensor:
 def warp(x: torch.Tensor, matrix: torch.Tensor, *, mode: str = "bilinear") -> torch.Tensor:
     """``x`` ``(N, C, H, W)`` in frame A → frame B where ``matrix`` ``(N, 3, 3)`` maps A-pixels
     to B-pixels; the output has the same size, zeros outside. Differentiable in ``x``."""
-    n, _, h, w = x.shape
+    _n, _, h, w = x.shape
     matrix = matrix.detach().to("cpu", torch.float64)
     norm = _normaliser(w, h, torch.float64)
     theta = norm @ torch.linalg.inv(matrix) @ torch.linalg.inv(norm)
@@ -180,7 +180,7 @@ def soft_argmax(heatmaps: torch.Tensor, beta: float) -> torch.Tensor:
 
 def argmax_points(heatmaps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Integer argmax ``(N, K, 2)`` on the grid and the maxima ``(N, K)``."""
-    n, k, h, w = heatmaps.shape
+    n, k, _h, w = heatmaps.shape
     values, index = heatmaps.reshape(n, k, -1).max(-1)
     return torch.stack([(index % w), (index // w)], -1).to(heatmaps.dtype), values
 
