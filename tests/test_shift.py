@@ -333,3 +333,19 @@ def test_config_rejects_unknown_keys():
 
 def test_tensor_samples_type_is_what_shift_pck_reads():
     assert TensorSamples({"image": torch.zeros(1)}).length == 1
+
+
+def test_adapt_runs_end_to_end_keeps_frozen_blocks_and_evaluates_the_teacher():
+    from infantpose.shift import adapt
+
+    student, source, target, components = _toy_step_inputs()
+    config = ShiftConfig(mode="visibility", batch_size=4, steps=3, evaluations=2, teacher_ema=0.5,
+                         precision=None, channels_last=False, frozen=("conv1", "bn1", "layer1"))  # fmt: skip
+    seen = []
+    result = adapt(student, source, target, config, components=components,
+                   evaluate=lambda m: seen.append(m) or {"ok": 1.0})  # fmt: skip
+    assert [e["step"] for e in result.evaluations] == [2, 3] and seen[-1] is result.teacher
+    assert torch.equal(result.student.layer1[0].conv1.weight, student.layer1[0].conv1.weight)
+    assert torch.equal(result.student.bn1.running_mean, student.bn1.running_mean)
+    assert not torch.equal(result.student.final_layer.weight, student.final_layer.weight)
+    assert len(result.history) == 3 and {"sup", "cons", "seg"} <= set(result.history[0])

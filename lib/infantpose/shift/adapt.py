@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from ..pose2d.loss import joints_mse
 from ..pose2d.model import PoseResNet
 from ..pose2d.runtime import autocast_context, resolve_device, seed_everything
+from ..pose2d.train import freeze_modules, set_train_mode
 from .config import ShiftConfig
 from .data import SourceCrops, TargetImages
 from .prior import PoseNDF
@@ -196,7 +197,9 @@ def adapt(
     student = PoseResNet(model.config)
     student.load_state_dict(model.state_dict())
     student.codec = getattr(model, "codec", None)
-    student.to(device).train()
+    student.to(device)
+    freeze_modules(student, config.frozen)
+    set_train_mode(student, config.frozen)
     teacher = (
         EmaTeacher(student, config.teacher_ema, buffers=config.ema_buffers)
         if config.losses
@@ -204,11 +207,12 @@ def adapt(
     )
     if teacher is not None:
         teacher.model.codec = student.codec
-    optimiser = torch.optim.Adam(student.parameters(), lr=config.lr)
-    every = max(1, config.steps // config.evaluations)
-    checkpoints = sorted(
-        {min(config.steps, every * (i + 1)) for i in range(config.evaluations)} | {config.steps}
-    )
+    optimiser = torch.optim.Adam([p for p in student.parameters() if p.requires_grad], lr=config.lr)
+    # evenly spaced, the last at the final step
+    checkpoints = {
+        max(1, round(config.steps * (i + 1) / config.evaluations))
+        for i in range(config.evaluations)
+    }
     result = AdaptResult()
     tic = time.perf_counter()
     bar = progress_bar(
@@ -222,12 +226,12 @@ def adapt(
         optimiser.step()
         if teacher is not None:
             teacher.update(student)
-        result.history.append({"step": step, **{k: float(v) for k, v in losses.items()},
+        result.history.append({"step": step, **{k: float(v.detach()) for k, v in losses.items()},
                                "seconds": time.perf_counter() - tic})  # fmt: skip
         if evaluate is not None and step in checkpoints:
             chosen = teacher.model if teacher is not None else student
             scores = evaluate(chosen)
-            student.train()
+            set_train_mode(student, config.frozen)
             result.evaluations.append({"step": step, **scores})
     result.student, result.teacher = (
         student.eval(),

@@ -85,6 +85,8 @@ class ShiftConfig:
       peak, so the prior and visibility losses move the heatmaps.
     * ``lr`` 1e-4, Adam (the released defaults); ``steps`` and ``batch_size`` per profile
       (released: 500 iterations × 30 epochs at batch 32 + 32).
+    * ``frozen``: student blocks kept fixed, BatchNorm statistics included (released: none;
+      the CPU profiles freeze chapter 03's ``conv1``–``layer2`` to afford more steps).
     """
 
     mode: str = "all"
@@ -109,12 +111,14 @@ class ShiftConfig:
     device: str = "cpu"
     precision: str | None = "auto"
     channels_last: bool = True
+    frozen: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("student", "teacher"):
             value = getattr(self, name)
             if isinstance(value, dict):
                 object.__setattr__(self, name, ViewAugment.from_dict(value, f"ShiftConfig.{name}"))
+        object.__setattr__(self, "frozen", tuple(self.frozen))
         if self.mode not in MODES:
             raise ValueError(f"ShiftConfig.mode={self.mode!r}: one of {tuple(MODES)}")
         if not 0.0 <= self.teacher_ema < 1.0:
@@ -132,6 +136,7 @@ class ShiftConfig:
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["student"], d["teacher"] = asdict(self.student), asdict(self.teacher)
+        d["frozen"] = list(self.frozen)
         return d
 
     @classmethod
