@@ -59,6 +59,18 @@ def test_log_mode_writes_lines_to_the_log_file_not_the_screen(monkeypatch, capsy
     assert "fit 2 bodies" not in captured.out + captured.err
 
 
+def test_nested_bars_leave_no_terminal_codes_in_the_log(monkeypatch, tmp_path):
+    monkeypatch.setenv(PROGRESS_ENV, "log")
+    with log_to_file(tmp_path / "run.log") as path:
+        with progress_bar(total=1, desc="train", unit="epoch") as outer:
+            with progress_bar(total=3, desc="epoch 1/1", unit="step", position=1) as inner:
+                inner.update(3)
+            outer.update(1)
+    text = path.read_text()
+    assert "epoch 1/1: 100%" in text and "train: 100%" in text
+    assert "\x1b" not in text and "[A" not in text  # tqdm moves the cursor up for nested bars
+
+
 def test_import_sets_up_screen_and_run_log(tmp_path):
     """A fresh interpreter, as a notebook kernel of the book run sees it: INFO lines on stdout
     (where the prints were), warnings on stderr, progress and DEBUG only in the file."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,6 +33,8 @@ _MODES = ("auto", "log", "off")
 LOG_INTERVAL_S = 10.0
 
 _progress_log = logging.getLogger("infantpose.progress")
+#: Terminal control sequences tqdm writes to place nested bars (cursor up: ``ESC[A``).
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def progress_mode() -> str:
@@ -49,7 +52,7 @@ class _LogLines:
     """A file-like target for tqdm that turns each redraw into one log record."""
 
     def write(self, text: str) -> None:
-        line = text.replace("\r", "").strip()
+        line = _ANSI.sub("", text.replace("\r", "")).strip()
         if line:
             _progress_log.info(line)
 
