@@ -1,4 +1,4 @@
-"""SHIFT (seed 001): unsupervised adult-to-infant adaptation of a 2D pose network.
+"""SHIFT (Bose et al., CVPRW 2025): unsupervised adult-to-infant adaptation of a 2D pose network.
 
 A mean teacher (UDAPE) plus an infant pose prior and a visibility loss, built on
 :mod:`infantpose.pose2d` (its Pose-ResNet, codec, crops and adult model). Modules, one job each:

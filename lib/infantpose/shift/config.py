@@ -1,7 +1,7 @@
 """The typed settings of SHIFT: view augmentation, the mean teacher, the losses, the run length.
 
-Defaults are the seed README's command line (SURREAL → MINI-RGBD/SyRIP) and the released
-code's defaults where the README is silent; every field says where it comes from. Only the
+Defaults are the README commands of SHIFT's public code (diegosancarmen/SHIFT; SURREAL →
+MINI-RGBD/SyRIP) and the released code's defaults where the README is silent; every field says where it comes from. Only the
 sizes of a CPU run (steps, batch) and the choices the released code gets wrong (loss weights
 that do nothing, a soft-argmax too sharp to pass a gradient) differ, each with its reason.
 Every config rejects unknown keys (``replace(teacher_emma=…)`` names ``teacher_ema``).
