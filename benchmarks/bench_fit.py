@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from infantpose.body import AnnyBody, PoseSampler
-from infantpose.body.fit import FitConfig, fit
+from infantpose.body.fit import FitConfig, fit_body
 from infantpose.body.priors import fit_pose_prior
 from infantpose.metrics import pa_mpjpe
 from infantpose.render import render_poses
@@ -76,18 +76,20 @@ def main() -> None:
     prior_seconds = time.perf_counter() - start
     keypoints, intrinsics, truth = rendered_keypoints(body, args.poses, seed=7)
     config = FitConfig()
-    fit(body, keypoints[:2], SIZE, intrinsics=intrinsics[:2], config=config, prior=prior)  # warm-up
+    fit_body(
+        body, keypoints[:2], SIZE, intrinsics=intrinsics[:2], config=config, prior=prior
+    )  # warm-up
 
     before_mb = status_mb("VmRSS")
     peak_reset = reset_peak_rss()
     start = time.perf_counter()
-    batched = fit(body, keypoints, SIZE, intrinsics=intrinsics, config=config, prior=prior)
+    batched = fit_body(body, keypoints, SIZE, intrinsics=intrinsics, config=config, prior=prior)
     batched_seconds = time.perf_counter() - start
     fit_peak_mb = status_mb("VmHWM")
 
     start = time.perf_counter()
     single = [
-        fit(
+        fit_body(
             body,
             keypoints[i : i + 1],
             SIZE,

@@ -30,8 +30,8 @@ import torch
 
 from infantpose.body import AnnyBody
 from infantpose.lift3d import (
-    AugmentConfig,
     ExperimentProfile,
+    GuidedAugmentConfig,
     LiftConfig,
     evaluate_lift,
     finetune,
@@ -79,8 +79,8 @@ def select(
     def record(study: str, variant: str, profile: ExperimentProfile, methods) -> None:
         rows, _ = run_lifting_experiment(data, profile, methods=methods, on="validation")
         for row in rows:
-            out["rows"].append({"study": study, "variant": variant, **row})
-            print(study, variant, row["method"], row["size"], round(row["mpjpe"], 1), flush=True)
+            out["rows"].append({"study": study, "variant": variant, **row.to_dict()})
+            print(study, variant, row.method, row.size, round(row.mpjpe, 1), flush=True)
 
     priors = ("adult_zero_shot", "infant_scratch", "finetune", "control", "augmented")
     for share in (0.0, 0.5) if "low_noise_share" in studies else ():
@@ -91,17 +91,19 @@ def select(
         )
         record("low_noise_share", str(share), profile, priors)
     variants = {
-        "first design (t=0.08, w=2, uniform size)": AugmentConfig(strength=0.08, guidance=2.0),
-        "stronger edit (t=0.3, w=2)": AugmentConfig(strength=0.3, guidance=2.0),
-        "infant proportions (per bone, t=0.08, w=2)": AugmentConfig(
+        "first design (t=0.08, w=2, uniform size)": GuidedAugmentConfig(
+            strength=0.08, guidance=2.0
+        ),
+        "stronger edit (t=0.3, w=2)": GuidedAugmentConfig(strength=0.3, guidance=2.0),
+        "infant proportions (per bone, t=0.08, w=2)": GuidedAugmentConfig(
             strength=0.08, guidance=2.0, rescale="per_bone"
         ),
-        "t=0.08, w=0.5": AugmentConfig(strength=0.08, guidance=0.5),
-        "weaker edit (t=0.03, w=0.5)": AugmentConfig(strength=0.03, guidance=0.5),
-        "weaker edit (t=0.015, w=0.5): the default": AugmentConfig(),
-        "default + filter (q=0.9)": AugmentConfig(filter_quantile=0.9),
-        "default + at most 50 % augmented": AugmentConfig(max_share=0.5),
-        "default + conditional model 1500 steps": AugmentConfig(train_steps=1500),
+        "t=0.08, w=0.5": GuidedAugmentConfig(strength=0.08, guidance=0.5),
+        "weaker edit (t=0.03, w=0.5)": GuidedAugmentConfig(strength=0.03, guidance=0.5),
+        "weaker edit (t=0.015, w=0.5): the default": GuidedAugmentConfig(),
+        "default + filter (q=0.9)": GuidedAugmentConfig(filter_quantile=0.9),
+        "default + at most 50 % augmented": GuidedAugmentConfig(max_share=0.5),
+        "default + conditional model 1500 steps": GuidedAugmentConfig(train_steps=1500),
     }
     if "augment" in studies:
         for name, config in variants.items():

@@ -183,7 +183,7 @@ def old_recipe():
 
 def accuracy_per_minute(minutes: float) -> dict:
     """(e): held-out adult AP and mean OKS after ``minutes`` of training, old vs new recipe."""
-    from infantpose.data.synthetic import adult_set
+    from infantpose.synthesis.adults import adult_set
 
     pretrain = adult_set("surreal", 3000, 1, progress=True)
     held_out = adult_set("surreal", 300, 0)

@@ -23,8 +23,10 @@ import numpy as np
 import torch
 
 from infantpose.body import AnnyBody, BodyPose
-from infantpose.render import Renderer, body_parts, get_preset, render_dataset, sample_camera
-from infantpose.render.synth import render_sample, sample_appearance
+from infantpose.camera import sample_camera
+from infantpose.render import Renderer, body_parts, get_preset
+from infantpose.render.samples import render_sample, sample_appearance
+from infantpose.synthesis.writer import render_dataset
 
 SIZE = (384, 288)
 

@@ -18,6 +18,24 @@ def anny_body():
     return AnnyBody()
 
 
+@pytest.fixture(scope="session")
+def small_poses():
+    """Make ``n`` (at most 4) slightly bent bodies of infant ages, the same at every call."""
+    import torch
+
+    from infantpose.body import BodyPose
+
+    def make(n: int = 2) -> BodyPose:
+        g = torch.Generator().manual_seed(0)
+        return BodyPose(
+            global_orient=torch.randn(n, 3, generator=g) * 0.2,
+            body_pose=torch.randn(n, 21, 3, generator=g) * 0.2,
+            shape={"age": torch.tensor([0.0, 0.1, 0.05, 0.0][:n])},
+        )
+
+    return make
+
+
 class NetworkAccessError(RuntimeError):
     """A test tried to reach the network; the package must never need it."""
 

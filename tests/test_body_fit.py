@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from infantpose.body import POSE_JOINTS, PoseSampler
-from infantpose.body.fit import FitConfig, FitInputError, fit, project
+from infantpose.body.fit import FitConfig, FitInputError, fit_body, project
 from infantpose.body.priors import GaussianMixturePrior, bending_energy, fit_pose_prior
 from infantpose.keypoints import COCO17
 
@@ -98,7 +98,7 @@ def test_bending_energy_punishes_hyperextension_only():
 
 def test_fit_recovers_keypoints_of_known_poses(anny_body, prior):
     keypoints, truth = _views(anny_body, 6, seed=5)
-    result = fit(anny_body, keypoints, (W, H), intrinsics=K, config=FAST, prior=prior)
+    result = fit_body(anny_body, keypoints, (W, H), intrinsics=K, config=FAST, prior=prior)
     assert len(result) == 6
     assert float(np.median(result.median_error)) < 6.0
     assert result.accepted.sum() >= 4
@@ -120,7 +120,7 @@ def test_missing_keypoints_and_too_few_are_handled(anny_body, prior):
     keypoints[0, COCO17.joints.index("left_wrist")] = (np.nan, np.nan, 0)  # missing: fine
     keypoints[1, 5:] = 0.0  # only the face is left
     keypoints[1, :5, 2] = 2.0
-    result = fit(anny_body, keypoints, (W, H), intrinsics=K, config=FAST, prior=prior)
+    result = fit_body(anny_body, keypoints, (W, H), intrinsics=K, config=FAST, prior=prior)
     assert not result.accepted[1] and result.reasons[1].startswith("too few keypoints")
     assert np.isnan(result.mean_error[1]) and np.isfinite(result.mean_error[0])
     assert result.reasons[0] == "" or not result.reasons[0].startswith("too few")
@@ -141,14 +141,14 @@ def test_bad_keypoints_name_the_image_and_joint(anny_body, prior, edit, message)
     keypoints[..., 1] += np.arange(17) ** 1.5
     edit(keypoints)
     with pytest.raises(FitInputError, match=message):
-        fit(anny_body, keypoints, (W, H), config=FAST, prior=prior)
+        fit_body(anny_body, keypoints, (W, H), config=FAST, prior=prior)
 
 
 def test_wrong_shapes_are_errors(anny_body, prior):
     with pytest.raises(FitInputError, match=r"\(B, 17, 3\)"):
-        fit(anny_body, np.zeros((2, 16, 3)), (W, H), prior=prior)
+        fit_body(anny_body, np.zeros((2, 16, 3)), (W, H), prior=prior)
     with pytest.raises(FitInputError, match="image_size"):
-        fit(anny_body, np.zeros((2, 17, 3)), (W, H, 3), prior=prior)
+        fit_body(anny_body, np.zeros((2, 17, 3)), (W, H, 3), prior=prior)
 
 
 # --- the config: no silent typo --------------------------------------------------------------

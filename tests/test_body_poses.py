@@ -172,7 +172,7 @@ def test_sampler_errors_name_the_choices(anny_body):
 
 
 def test_adults_stay_upright_unless_the_floor_postures_are_named(anny_body):
-    from infantpose.render.synth import is_lying
+    from infantpose.body.poses import is_lying
 
     default = PoseSampler(anny_body, population="adult").sample(40, seed=3)
     assert set(default.posture) <= set(ADULT_POSTURES)  # sets made before them are unchanged

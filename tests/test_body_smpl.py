@@ -114,14 +114,14 @@ def _segment_ends(joints: np.ndarray) -> np.ndarray:
     return ends
 
 
-def _ring(centre: np.ndarray, direction: np.ndarray, radius: float) -> np.ndarray:
+def _ring(center: np.ndarray, direction: np.ndarray, radius: float) -> np.ndarray:
     d = direction / np.linalg.norm(direction)
     helper = np.array([0.0, 0.0, 1.0]) if abs(d[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
     u = np.cross(d, helper)
     u /= np.linalg.norm(u)
     w = np.cross(d, u)
     angles = np.arange(_RING_SIDES) * 2 * np.pi / _RING_SIDES
-    return centre + radius * (np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * w)
+    return center + radius * (np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * w)
 
 
 def smpl_model_dict(num_vertices: int | None = None, seed: int = 0) -> dict:
@@ -134,8 +134,8 @@ def smpl_model_dict(num_vertices: int | None = None, seed: int = 0) -> dict:
         parent = SMPL_PARENTS[j]
         for k, t in enumerate(_RINGS):
             start = len(vertices)
-            centre = joints[j] + t * (ends[j] - joints[j])
-            vertices.extend(_ring(centre, ends[j] - joints[j], 0.02 + 0.01 * (j % 3)))
+            center = joints[j] + t * (ends[j] - joints[j])
+            vertices.extend(_ring(center, ends[j] - joints[j], 0.02 + 0.01 * (j % 3)))
             w = np.zeros(24)
             if k == 0 and parent >= 0:
                 w[j] = w[parent] = 0.5  # skin blended across the joint

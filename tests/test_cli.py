@@ -13,7 +13,7 @@ import pytest
 
 from infantpose.cli import main
 from infantpose.data.coco import COCO_PERSON_CATEGORY
-from infantpose.data.synthetic import engine_fingerprint
+from infantpose.synthesis.cache import engine_fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 

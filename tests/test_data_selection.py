@@ -66,11 +66,11 @@ def test_fps_is_deterministic_and_seed_only_matters_for_a_random_start():
 
 def test_diverse_subset_beats_random_on_clustered_data():
     rng = np.random.default_rng(0)
-    centres = rng.uniform(-20, 20, size=(6, 3))
+    centers = rng.uniform(-20, 20, size=(6, 3))
     # 6 clusters of very different sizes: random subsets over-sample the big ones.
     sizes = [200, 100, 20, 10, 5, 5]
     x = np.vstack(
-        [c + rng.normal(scale=0.3, size=(n, 3)) for c, n in zip(centres, sizes, strict=True)]
+        [c + rng.normal(scale=0.3, size=(n, 3)) for c, n in zip(centers, sizes, strict=True)]
     )
     chosen = select_diverse(x, 6)
     assert len(set(chosen.tolist())) == 6

@@ -111,11 +111,11 @@ def damaged_set(tmp_path):
 
 
 def test_the_training_set_refuses_a_truncated_image(damaged_set):
-    from infantpose.pose2d.dataset import ImageDecodeError, PoseDataset
+    from infantpose.pose2d.dataset import PoseDataset
 
     coco, path = damaged_set
     dataset = PoseDataset(coco, input_size=(64, 64), augment=None, cache_images=False)
-    with pytest.raises(ImageDecodeError, match=rf"{path.name}: cannot decode .*truncated"):
+    with pytest.raises(ImageReadError, match=rf"{path.name}: cannot decode .*truncated"):
         dataset[0]
 
 

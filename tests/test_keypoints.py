@@ -325,3 +325,40 @@ def test_index_list_refuses_averaged_conversions():
 def test_registering_a_conversion_twice_is_an_error():
     with pytest.raises(ValueError, match="already registered"):
         kp.register_conversion(get_conversion("coco17", "syrip12", "zedoi"))
+
+
+def test_hflip_swaps_sides_and_twice_is_identity():
+    from infantpose.keypoints import hflip_keypoints
+    from infantpose.worked_examples import infant_pose_2d
+
+    pose = infant_pose_2d()
+    flipped = hflip_keypoints(pose, 256)
+    left, right = COCO17.index("left_wrist"), COCO17.index("right_wrist")
+    assert flipped[left, 0] == pytest.approx(255 - pose[right, 0])
+    assert flipped[left, 2] == pose[right, 2]  # visibility travels with the joint
+    # The flipped infant's left shoulder is still on the image's right.
+    assert flipped[COCO17.index("left_shoulder"), 0] > flipped[COCO17.index("right_shoulder"), 0]
+    np.testing.assert_allclose(hflip_keypoints(flipped, 256), pose)
+
+
+def test_hflip_with_a_data_sets_flip_pairs_is_the_layouts_flip():
+    from infantpose.keypoints import hflip_keypoints
+
+    joints = np.random.default_rng(1).uniform(0, 50, (17, 3))
+    once = hflip_keypoints(joints, 64, COCO17.flip_pairs)
+    np.testing.assert_allclose(once[2, 0], 63 - joints[1, 0])  # left_eye → right_eye slot
+    np.testing.assert_array_equal(once, hflip_keypoints(joints, 64, "coco17"))
+    np.testing.assert_allclose(hflip_keypoints(once, 64, COCO17.flip_pairs), joints)
+
+
+def test_mirror_poses_is_the_same_in_numpy_and_torch_and_twice_is_identity():
+    import torch
+
+    from infantpose.keypoints import H36M17, mirror_poses
+
+    poses = np.random.default_rng(2).normal(size=(4, 17, 3))
+    mirrored = mirror_poses(poses, "h36m17")
+    left, right = H36M17.index("left_knee"), H36M17.index("right_knee")
+    np.testing.assert_array_equal(mirrored[:, left], poses[:, right] * [-1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(mirror_poses(mirrored, H36M17), poses)
+    np.testing.assert_array_equal(mirror_poses(torch.as_tensor(poses), H36M17).numpy(), mirrored)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from infantpose.camera import project_with_intrinsics
 from infantpose.data.minirgbd import MINIRGBD_INTRINSICS, load_minirgbd
 from infantpose.data.syrip import DatasetError
 from infantpose.data.syrip3d import LSP14_JOINTS, load_syrip3d
@@ -18,7 +19,6 @@ from infantpose.lift3d import (
     root_of,
     sample_pose_set,
 )
-from infantpose.lift3d.data import project
 
 
 def write_minirgbd(root, sequence="01", frames=(0, 1, 2)):
@@ -30,7 +30,7 @@ def write_minirgbd(root, sequence="01", frames=(0, 1, 2)):
         joints = np.column_stack(
             [rng.uniform(-0.15, 0.15, (25, 2)), 0.8 + rng.uniform(-0.05, 0.05, 25)]
         )
-        uv = project(joints[None], MINIRGBD_INTRINSICS)[0]
+        uv = project_with_intrinsics(joints[None], MINIRGBD_INTRINSICS)[0]
         rows = np.column_stack([uv, joints[:, 2] * 1000, np.arange(25)])
         np.savetxt(root / sequence / "joints_2Ddep" / f"syn_joints_2Ddep_{frame:05d}.txt", rows)
         np.savetxt(root / sequence / "joints_3D" / f"syn_joints_3D_{frame:05d}.txt", joints)
@@ -65,7 +65,7 @@ def test_sample_pose_set_is_metric_root_relative_and_projects(anny_body, camera,
     # Infants are small (< 0.8 m across), adults big; both in front of the camera.
     assert np.ptp(infants.poses_3d, axis=1).max() < 0.8 < np.ptp(adults.poses_3d, axis=1).max()
     assert (infants.root[:, 2] > 0).all() and (adults.root[:, 2] > infants.root[:, 2].min()).all()
-    pixels = project(infants.poses_3d + infants.root[:, None], infants.intrinsics)
+    pixels = project_with_intrinsics(infants.poses_3d + infants.root[:, None], infants.intrinsics)
     np.testing.assert_allclose(pixels, infants.keypoints_2d, atol=1e-6)
     width, height = infants.image_size
     assert (infants.keypoints_2d[..., 0] > -1).all() and (
@@ -183,7 +183,7 @@ def test_experiment_reuses_a_given_adult_prior(anny_body):
         data, settings, methods=("adult_zero_shot",), adult_priors={0: given}
     )
     assert reused["adult_zero_shot/0"] is given
-    assert again[0]["mpjpe"] == rows[0]["mpjpe"]
+    assert again[0].mpjpe == rows[0].mpjpe
 
 
 def test_experiment_runs_every_method_and_evaluates_on_the_set_asked(anny_body):
@@ -196,24 +196,23 @@ def test_experiment_runs_every_method_and_evaluates_on_the_set_asked(anny_body):
     assert len(data.validation) == 5 and len(data.test) == 6
     assert not np.allclose(data.validation.poses_3d[:5], data.test.poses_3d[:5])
     rows, models = lift3d.run_lifting_experiment(data, settings, on="validation")
-    assert [r["method"] for r in rows] == list(lift3d.METHODS)
+    assert [r.method for r in rows] == list(lift3d.METHODS)
     for row in rows:
-        assert {"mpjpe", "n_mpjpe", "pa_mpjpe", "bone_ratio"} <= set(row), row["method"]
-        assert np.isfinite([row["mpjpe"], row["n_mpjpe"], row["pa_mpjpe"]]).all(), row["method"]
+        assert np.isfinite([row.mpjpe, row.n_mpjpe, row.pa_mpjpe, row.bone_ratio]).all(), row.method
     assert models["info"]["evaluated_on"] == "validation" and models["info"]["poses"] == 5
     ratio = models["info"]["infant_size_ratio"]
     assert 0.2 < ratio < 0.6  # infants' bones are a fraction of adults'
-    by = {r["method"]: r for r in rows}
-    assert 0 < by["augmented"]["augmented_share"] <= 1
+    by = {r.method: r for r in rows}
+    assert 0 < by["augmented"].augmented_share <= 1
     # The infant-size start brings the adult prior's bones to infant length.
-    assert abs(by["adult_scaled"]["bone_ratio"] - 1) < abs(by["adult_zero_shot"]["bone_ratio"] - 1)
+    assert abs(by["adult_scaled"].bone_ratio - 1) < abs(by["adult_zero_shot"].bone_ratio - 1)
     with pytest.raises(ValueError, match="on must be"):
         lift3d.run_lifting_experiment(data, settings, on="train")
     configs = {"as set": settings.lift, "flat start": settings.lift.replace(init="flat")}
     compared = lift3d.compare_lift_configs(
         {"adult": models["adult_zero_shot/0"]}, data.validation, configs
     )
-    assert [(r["prior"], r["config"]) for r in compared] == [
+    assert [(r.prior, r.config) for r in compared] == [
         ("adult", "as set"),
         ("adult", "flat start"),
     ]

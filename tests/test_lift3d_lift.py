@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 import torch
 
+from infantpose.camera import project_with_intrinsics
 from infantpose.lift3d import (
-    AugmentConfig,
+    GuidedAugmentConfig,
     LiftConfig,
     LifterConfig,
+    PriorTrainConfig,
     ScoreConfig,
-    TrainConfig,
     augment_poses,
     evaluate_lift,
     initial_poses,
@@ -25,7 +26,7 @@ from infantpose.lift3d import (
     train_lifter,
     train_prior,
 )
-from infantpose.lift3d.data import project, root_relative
+from infantpose.lift3d.data import root_relative
 from infantpose.lift3d.train import random_rotations
 from infantpose.metrics import pa_mpjpe
 
@@ -48,7 +49,7 @@ def views(poses_3d, seed=0, depth=2.0):
     roots = np.column_stack(
         [rng.uniform(-0.2, 0.2, (len(poses_3d), 2)), np.full(len(poses_3d), depth)]
     )
-    return project(poses_3d + roots[:, None], K), roots
+    return project_with_intrinsics(poses_3d + roots[:, None], K), roots
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -63,12 +64,14 @@ def one_thread():
 @pytest.fixture(scope="module")
 def prior(one_thread):
     """A tiny prior of the template's poses, in a fixed orientation (no rotation augmentation)."""
-    config = TrainConfig(steps=400, batch_size=64, warmup=20, lr=2e-3, ema_rate=0.99, rotate=False)
+    config = PriorTrainConfig(
+        steps=400, batch_size=64, warmup=20, lr=2e-3, ema_rate=0.99, rotate=False
+    )
     return train_prior(skeleton(200, seed=1), TINY, config, seed=0)
 
 
 def untrained():
-    return train_prior(skeleton(8), TINY, TrainConfig(steps=1, batch_size=4), seed=0)
+    return train_prior(skeleton(8), TINY, PriorTrainConfig(steps=1, batch_size=4), seed=0)
 
 
 def test_ipo_recovers_rotation_and_depth():
@@ -171,13 +174,15 @@ def test_guided_augmentation_makes_infant_sized_poses():
     adult = skeleton(60, seed=13)
     infant = skeleton(20, seed=14) * 0.4
     model = train_domain_model(
-        adult, infant, TINY, TrainConfig(steps=50, batch_size=32, warmup=5), seed=0
+        adult, infant, TINY, PriorTrainConfig(steps=50, batch_size=32, warmup=5), seed=0
     )
-    out = augment_poses(model, adult[:10], infant, AugmentConfig(steps=5, strength=0.05), seed=0)
+    out = augment_poses(
+        model, adult[:10], infant, GuidedAugmentConfig(steps=5, strength=0.05), seed=0
+    )
     assert out.shape == (10, 17, 3) and np.isfinite(out).all()
     size = np.linalg.norm(out, axis=-1).mean()
     assert size < 0.7 * np.linalg.norm(adult, axis=-1).mean()
-    options = AugmentConfig(steps=5, strength=0.05, rescale="per_bone", filter_quantile=0.5)
+    options = GuidedAugmentConfig(steps=5, strength=0.05, rescale="per_bone", filter_quantile=0.5)
     kept = augment_poses(model, adult[:10], infant, options, seed=0)
     assert kept.ndim == 3 and len(kept) <= 10 and np.isfinite(kept).all()
 
@@ -238,7 +243,7 @@ def test_random_views_are_new_projections_of_the_same_poses():
     )
     assert ok.all()
     np.testing.assert_allclose(
-        project(poses + T.numpy()[:, None], intrinsics), keypoints, atol=1e-6
+        project_with_intrinsics(poses + T.numpy()[:, None], intrinsics), keypoints, atol=1e-6
     )
     assert (
         T.numpy()[:, 2] > 0.5 * 2.0 * 0.8
@@ -275,7 +280,7 @@ def test_low_noise_share_draws_small_times(monkeypatch):
         return original(self, x0, t, noise)
 
     monkeypatch.setattr(SubVPSDE, "perturb", spy)
-    config = TrainConfig(steps=20, batch_size=200, warmup=1)
+    config = PriorTrainConfig(steps=20, batch_size=200, warmup=1)
     train_prior(skeleton(30), TINY, config, seed=0)
     assert (torch.cat(seen) <= 0.1).float().mean() < 0.15
     seen.clear()

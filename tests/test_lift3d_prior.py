@@ -16,10 +16,10 @@ import torch
 from infantpose.lift3d import (
     CheckpointError,
     ControlScoreNet,
+    PriorTrainConfig,
     ScoreConfig,
     ScoreNet,
     SubVPSDE,
-    TrainConfig,
     control_branch,
     finetune,
     load_prior,
@@ -28,7 +28,7 @@ from infantpose.lift3d import (
 )
 
 TINY = ScoreConfig(layout="syrip12", width=32, blocks=1, embed_dim=16, dropout=0.0, groups=8)
-FAST = TrainConfig(steps=30, batch_size=16, warmup=5, ema_rate=0.9, lr=1e-3)
+FAST = PriorTrainConfig(steps=30, batch_size=16, warmup=5, ema_rate=0.9, lr=1e-3)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -175,21 +175,21 @@ def test_lift3d_never_unpickles_objects():
 def test_configs_reject_unknown_keys_with_a_hint():
     from infantpose.config import ConfigError
     from infantpose.lift3d import (
-        AugmentConfig,
         ExperimentProfile,
+        GuidedAugmentConfig,
         LiftConfig,
         LifterConfig,
     )
 
     cases = [
-        (lambda: TrainConfig.from_dict({"step": 3}), "`step` (did you mean `steps`?)"),
-        (lambda: TrainConfig.paper(warm_up=3), "did you mean `warmup`"),
+        (lambda: PriorTrainConfig.from_dict({"step": 3}), "`step` (did you mean `steps`?)"),
+        (lambda: PriorTrainConfig.paper(warm_up=3), "did you mean `warmup`"),
         (lambda: FAST.replace(ema_rat=0.5), "did you mean `ema_rate`"),
         (lambda: ScoreConfig.from_dict({"widht": 8}), "did you mean `width`"),
         (lambda: LiftConfig.fast(oil_step=3), "did you mean `oil_steps`"),
         (lambda: LiftConfig.reference(drfit=False), "did you mean `drift`"),
         (lambda: LifterConfig.from_dict({"with": 8}), "did you mean `width`"),
-        (lambda: AugmentConfig.from_dict({"strenght": 0.1}), "did you mean `strength`"),
+        (lambda: GuidedAugmentConfig.from_dict({"strenght": 0.1}), "did you mean `strength`"),
         (lambda: ExperimentProfile.smoke(size=(3,)), "did you mean `sizes`"),
         (
             lambda: ExperimentProfile.from_dict({"lift": {"int": "flat"}}),
@@ -206,7 +206,7 @@ def test_configs_reject_unknown_keys_with_a_hint():
     profile = ExperimentProfile.default(lift={"init": "flat"}, sizes=(5,))
     assert profile.lift == LiftConfig.fast(init="flat", size_to_prior=True)
     assert profile.sizes == (5,)
-    assert TrainConfig.from_dict(FAST.to_dict()) == FAST
+    assert PriorTrainConfig.from_dict(FAST.to_dict()) == FAST
 
 
 def test_checkpoint_with_an_unknown_config_key_names_it(tmp_path):

@@ -32,9 +32,9 @@ from infantpose.metrics import (
 # --- a tiny COCO keypoint set -------------------------------------------------------
 
 
-def _person(rng: np.random.Generator, centre: tuple[float, float], size: float) -> np.ndarray:
+def _person(rng: np.random.Generator, center: tuple[float, float], size: float) -> np.ndarray:
     """A (17, 3) x, y, v person of roughly ``size`` pixels, a few joints unlabelled."""
-    xy = np.asarray(centre) + rng.uniform(-size / 2, size / 2, size=(17, 2))
+    xy = np.asarray(center) + rng.uniform(-size / 2, size / 2, size=(17, 2))
     v = np.full(17, 2.0)
     v[rng.choice(17, size=3, replace=False)] = 0
     xy[v == 0] = 0  # COCO stores unlabelled keypoints as 0, 0, 0
@@ -67,8 +67,8 @@ def coco_gt() -> dict:
         (3, (200, 150), 120, 12000.0),
     ]
     annotations = [
-        _annotation(i + 1, image_id, _person(rng, centre, size), area)
-        for i, (image_id, centre, size, area) in enumerate(people)
+        _annotation(i + 1, image_id, _person(rng, center, size), area)
+        for i, (image_id, center, size, area) in enumerate(people)
     ]
     return {
         "images": [
@@ -210,7 +210,7 @@ def test_oks_matrix_equals_cocoeval_ious(coco_gt):
 # --- PCK --------------------------------------------------------------------------------
 
 
-def test_pck_by_hand_with_per_sample_normaliser():
+def test_pck_by_hand_with_per_sample_normalizer():
     gt = np.zeros((2, 3, 2))
     pred = np.zeros((2, 3, 2))
     pred[0, :, 0] = [5, 15, 10]  # thresholds 0.1 × 100 = 10 px: hit, miss, miss (not < 10)
@@ -309,8 +309,8 @@ def poses():
 def test_mpjpe_equals_reference(poses):
     pred, gt = poses
     assert mpjpe(pred, gt) == pytest.approx(_reference_mpjpe(pred, gt), rel=1e-12)
-    centred = _reference_mpjpe(pred - pred[:, :1], gt - gt[:, :1])
-    assert mpjpe(pred, gt, root=0) == pytest.approx(centred, rel=1e-12)
+    centered = _reference_mpjpe(pred - pred[:, :1], gt - gt[:, :1])
+    assert mpjpe(pred, gt, root=0) == pytest.approx(centered, rel=1e-12)
     mid_hip = _reference_mpjpe(
         pred - pred[:, [1, 4]].mean(1, keepdims=True), gt - gt[:, [1, 4]].mean(1, keepdims=True)
     )

@@ -30,7 +30,6 @@ from infantpose.pose2d.transforms import (
     box_to_center_scale,
     clip_box,
     crop_image,
-    flip_joints,
     get_affine_transform,
     sample_augmentation,
     transform_preds,
@@ -80,13 +79,6 @@ def test_transform_preds_maps_heatmap_to_image():
     np.testing.assert_allclose(back, points, atol=1e-9)
 
 
-def test_flip_twice_is_identity_and_swaps_pairs():
-    joints = np.random.default_rng(1).uniform(0, 50, (17, 3))
-    once = flip_joints(joints, 64, PAIRS)
-    np.testing.assert_allclose(once[2, 0], 63 - joints[1, 0])  # left_eye → right_eye slot
-    np.testing.assert_allclose(flip_joints(once, 64, PAIRS), joints)
-
-
 def test_crop_numpy_fallback_matches_cv2():
     from infantpose.pose2d import transforms
 
@@ -114,11 +106,11 @@ def test_crop_antialiasing_removes_moire_of_a_shrunk_crop():
 
 def test_crop_antialiasing_keeps_points_where_the_affine_puts_them():
     ys, xs = np.mgrid[0:480, 0:640]
-    centre = np.array([371.3, 208.6])
-    blob = 255 * np.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * 10.0**2))
+    center = np.array([371.3, 208.6])
+    blob = 255 * np.exp(-((xs - center[0]) ** 2 + (ys - center[1]) ** 2) / (2 * 10.0**2))
     image = np.repeat(blob[..., None], 3, axis=2).astype(np.float32)
     matrix = get_affine_transform([350, 220], [1.6, 2.1], 30.0, (96, 128))  # shrinks ≈ 3.3×
-    expected = affine_points(centre, matrix)
+    expected = affine_points(center, matrix)
     for antialias in (True, False):
         crop = crop_image(image, matrix, (96, 128), antialias=antialias)[..., 0].astype(np.float64)
         cy, cx = np.mgrid[0 : crop.shape[0], 0 : crop.shape[1]]

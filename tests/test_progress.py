@@ -101,5 +101,5 @@ def test_import_sets_up_screen_and_run_log(tmp_path):
 
 def test_records_reach_pytest_and_applications_that_configure_logging(caplog):
     with caplog.at_level(logging.INFO, logger="infantpose"):
-        logging.getLogger("infantpose.data.synthetic").info("making a set")
+        logging.getLogger("infantpose.synthesis.cache").info("making a set")
     assert "making a set" in caplog.text

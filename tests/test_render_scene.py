@@ -10,16 +10,9 @@ import torch
 import trimesh
 
 from infantpose.body import BodyPose
+from infantpose.camera import Camera, look_at, orbit_rotation
 from infantpose.keypoints import COCO17
-from infantpose.render import (
-    Camera,
-    Renderer,
-    body_parts,
-    composite,
-    keypoint_visibility,
-    look_at,
-    orbit_rotation,
-)
+from infantpose.render import Renderer, body_parts, composite, keypoint_visibility
 from infantpose.render.scene import depth_below_surface
 
 W, H = 96, 72
@@ -110,15 +103,15 @@ def infant(anny_body):
 
 def _view(out, azimuth: float) -> Camera:
     vertices = out.vertices[0].numpy()
-    centre = 0.5 * (vertices.min(0) + vertices.max(0))
+    center = 0.5 * (vertices.min(0) + vertices.max(0))
     R = orbit_rotation(azimuth, 0.0)
-    t = np.array([0.0, 0.0, 1.6]) - R @ centre
+    t = np.array([0.0, 0.0, 1.6]) - R @ center
     return Camera.from_fov(45.0, (W, H), R, t)
 
 
 def _labels(renderer, out, parts, cam):
     from infantpose.render import BodyAppearance, vertex_colors
-    from infantpose.render.synth import VISIBILITY_MARGIN
+    from infantpose.render.samples import VISIBILITY_MARGIN
 
     colors = vertex_colors(BodyAppearance(skin_tone=(230, 180, 150)), parts)
     vertices, faces = out.vertices[0].numpy(), out.faces.numpy()

@@ -131,13 +131,13 @@ def test_mirror_bones_share_shade_but_not_colour(layout):
     assert checked >= 2
 
 
-def test_hue_families_are_disjoint_and_centre_is_grey():
-    left, right, centre = (set(PALETTE[s].values()) for s in ("left", "right", "centre"))
-    assert not left & right and not left & centre and not right & centre
-    for c in centre:
+def test_hue_families_are_disjoint_and_center_is_grey():
+    left, right, center = (set(PALETTE[s].values()) for s in ("left", "right", "center"))
+    assert not left & right and not left & center and not right & center
+    for c in center:
         r, g, b = mcolors.to_rgb(c)
         assert r == g == b
-    assert PREDICTION_COLOR not in left | right | centre
+    assert PREDICTION_COLOR not in left | right | center
 
 
 @pytest.mark.parametrize(
@@ -163,7 +163,7 @@ def test_joint_part_keywords(joint, part):
 
 def test_coco_bone_limbs():
     assert bone_limb(COCO17, ("left_ankle", "left_knee")) == ("left", "leg")
-    assert bone_limb(COCO17, ("left_hip", "right_hip")) == ("centre", "leg")
+    assert bone_limb(COCO17, ("left_hip", "right_hip")) == ("center", "leg")
     assert bone_limb(COCO17, ("right_shoulder", "right_hip")) == ("right", "torso")
     assert bone_limb(COCO17, ("nose", "left_eye")) == ("left", "head")
     assert bone_limb(COCO17, ("left_ear", "left_shoulder")) == ("left", "torso")

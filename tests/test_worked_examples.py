@@ -13,7 +13,6 @@ from infantpose.worked_examples import (
     add_noise,
     conversion_differences,
     expected_oks_gaussian,
-    hflip_keypoints,
     infant_pose_2d,
     infant_pose_3d,
     infant_pose_h36m17,
@@ -98,17 +97,6 @@ def test_add_noise_moves_coordinates_only_with_per_sample_sigma():
     assert noisy[1, ..., :2].std() == pytest.approx(3.0, rel=0.02)
     assert (points[..., :2] == 0).all()  # the input is not modified
     assert add_noise(points, 1.0, rng, coords=3)[..., 2].std() > 0.5
-
-
-def test_hflip_swaps_sides_and_twice_is_identity():
-    pose = infant_pose_2d()
-    flipped = hflip_keypoints(pose, 256)
-    left, right = COCO17.index("left_wrist"), COCO17.index("right_wrist")
-    assert flipped[left, 0] == pytest.approx(255 - pose[right, 0])
-    assert flipped[left, 2] == pose[right, 2]  # visibility travels with the joint
-    # The flipped infant's left shoulder is still on the image's right.
-    assert flipped[COCO17.index("left_shoulder"), 0] > flipped[COCO17.index("right_shoulder"), 0]
-    np.testing.assert_allclose(hflip_keypoints(flipped, 256), pose)
 
 
 def test_rotation_matrix_is_proper_and_turns_the_right_way():

@@ -30,6 +30,7 @@ from .config import (
     MODEL_PATHS,
     PROFILE_NAMES,
     ConfigError,
+    Profile,
     data_root,
     load_profile,
     project_root,
@@ -86,7 +87,7 @@ class PathStatus:
     note: str
 
 
-def configured_paths(profile: Any) -> list[PathStatus]:
+def configured_paths(profile: Profile) -> list[PathStatus]:
     """Every ``paths:`` key of ``profile``: unset, found, or missing (with what it should hold)."""
     rows = []
     for key, expected in {**DATASET_PATHS, **MODEL_PATHS}.items():
@@ -110,8 +111,8 @@ def configured_paths(profile: Any) -> list[PathStatus]:
 
 def made_datasets() -> list[dict[str, Any]]:
     """The datasets under ``<data>/synthetic`` and ``<data>/standin``, with what made them and
-    whether :func:`~infantpose.data.synthetic.load_or_make` would reuse them today."""
-    from .data.synthetic import is_current, read_stamp
+    whether :func:`~infantpose.synthesis.cache.load_or_make` would reuse them today."""
+    from .synthesis.cache import is_current, read_stamp
 
     rows = []
     for group in ("synthetic", "standin"):
@@ -187,7 +188,7 @@ def _checkpoint_epochs(path: Path) -> dict[str, Any]:
         return {"state": f"unreadable last.pt ({type(error).__name__})"}
 
 
-def _device(profile: Any) -> str:
+def _device(profile: Profile) -> str:
     try:
         import torch
     except ImportError:  # pragma: no cover

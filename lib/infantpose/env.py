@@ -14,8 +14,12 @@ import random
 import re
 import subprocess
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 _REPORTED = (
     "infantpose",
@@ -32,21 +36,23 @@ _REPORTED = (
 )
 
 
-def resolve_device(device: str = "auto"):
-    """``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"auto"`` (CUDA when present) → ``torch.device``.
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``"cpu"``, ``"cuda"``, ``"cuda:1"``, a ``torch.device``, or ``"auto"``/None (CUDA when
+    present) → ``torch.device``. The one device rule of chapters, training and evaluation.
 
     Asking for CUDA on a machine without it is an error rather than a silent
     fallback, so a `paper` run never trains for hours on the CPU by accident.
     """
     import torch
 
-    if device == "auto":
+    if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(
-            f"device {device!r} was requested but torch sees no CUDA device; "
-            "set `device: cpu` (or `auto`) in the profile or the notebook parameters"
+            f"device {str(device)!r} was requested but torch sees no GPU (no CUDA device); "
+            "set `device: cpu` (or `auto`) in the profile or the notebook parameters, or "
+            "device='cpu' in a training config"
         )
     return dev
 

@@ -16,6 +16,7 @@ reproduce the papers' index lists, quirks included. Missing joints come out NaN,
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,12 +86,12 @@ class Layout:
         return perm
 
     def side(self, joint: str) -> str:
-        """``"left"``, ``"right"`` or ``"centre"`` from the joint name."""
+        """``"left"``, ``"right"`` or ``"center"`` from the joint name."""
         if joint.startswith("left_"):
             return "left"
         if joint.startswith("right_"):
             return "right"
-        return "centre"
+        return "center"
 
 
 COCO17 = Layout(
@@ -432,6 +433,45 @@ def get_layout(name: str | Layout) -> Layout:
     raise KeyError(
         f"unknown keypoint layout {name!r}.{did_you_mean} Known layouts: {', '.join(LAYOUTS)}"
     )
+
+
+# ---------------------------------------------------------------------------
+# Flips: the one home of left-right mirroring, in images and in 3D
+# ---------------------------------------------------------------------------
+
+
+def _flip_permutation(flip: str | Layout | Sequence[tuple[int, int]], count: int) -> np.ndarray:
+    if isinstance(flip, str | Layout):
+        return get_layout(flip).flip_permutation
+    perm = np.arange(count)
+    for a, b in flip:
+        perm[a], perm[b] = b, a
+    return perm
+
+
+def hflip_keypoints(
+    keypoints: Any,
+    image_width: float,
+    flip: str | Layout | Sequence[tuple[int, int]] = "coco17",
+) -> np.ndarray:
+    """Keypoints of the horizontally flipped image: ``x → width − 1 − x``, left ↔ right swapped.
+
+    ``keypoints`` is ``(..., K, ≥2)``; ``flip`` the layout, or its ``(left, right)`` index pairs
+    (a data set's own ``flip_pairs``). Pixel centres are at integer coordinates, as in HRNet's
+    ``fliplr_joints`` and mmpose. Without the swap, the left wrist of the flipped image would
+    carry the label of the right one, and a model trained on it would learn to confuse the sides.
+    """
+    flipped = np.array(keypoints, dtype=np.float64)
+    flipped[..., 0] = image_width - 1 - flipped[..., 0]
+    return flipped[..., _flip_permutation(flip, flipped.shape[-2]), :]
+
+
+def mirror_poses(poses: Any, layout: str | Layout) -> Any:
+    """``(..., J, 3)`` poses mirrored in the body's x = 0 plane: ``x → −x``, left ↔ right
+    swapped, so that a mirrored pose is again a valid pose of ``layout`` (numpy or torch)."""
+    mirrored = poses[..., get_layout(layout).flip_permutation, :]
+    mirrored[..., 0] = -mirrored[..., 0]
+    return mirrored
 
 
 # ---------------------------------------------------------------------------

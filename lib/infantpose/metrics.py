@@ -437,7 +437,7 @@ def _reduce(errors: np.ndarray, valid: np.ndarray, reduce: Reduce) -> float | np
     raise ValueError(f"reduce must be 'mean', 'per_sample' or 'per_joint', got {reduce!r}")
 
 
-def _centre(points: np.ndarray, root: int | Sequence[int]) -> np.ndarray:
+def _center(points: np.ndarray, root: int | Sequence[int]) -> np.ndarray:
     root_indices = [root] if isinstance(root, int | np.integer) else list(root)
     return points - points[..., root_indices, :].mean(-2, keepdims=True)
 
@@ -472,7 +472,7 @@ def _mpjpe(
     reduce: Reduce,
 ) -> float | np.ndarray:
     if root is not None:
-        pred, gt = _centre(pred, root), _centre(gt, root)
+        pred, gt = _center(pred, root), _center(gt, root)
     return _reduce(np.linalg.norm(pred - gt, axis=-1), valid, reduce)
 
 

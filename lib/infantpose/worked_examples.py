@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .data.coco import CocoKeypoints, annotation_record, image_record, make_coco
-from .keypoints import COCO17, COCO17_OKS_SIGMAS, Conversion, Layout, convert, get_layout
+from .keypoints import COCO17_OKS_SIGMAS, Conversion, convert
 from .metrics import oks
 
 # ---------------------------------------------------------------------------
@@ -57,7 +57,7 @@ _INFANT_COCO17_UNIT = np.array(
 
 
 def infant_pose_2d(
-    centre: tuple[float, float] = (128.0, 128.0), length_px: float = 190.0
+    center: tuple[float, float] = (128.0, 128.0), length_px: float = 190.0
 ) -> np.ndarray:
     """The made-up COCO-17 infant as a ``(17, 3)`` array of ``x, y, v`` in pixels.
 
@@ -69,7 +69,7 @@ def infant_pose_2d(
     pose = _INFANT_COCO17_UNIT.copy()
     xy = pose[:, :2]
     middle = (xy.min(0) + xy.max(0)) / 2
-    pose[:, :2] = (xy - middle) * length_px + np.asarray(centre, dtype=np.float64)
+    pose[:, :2] = (xy - middle) * length_px + np.asarray(center, dtype=np.float64)
     return pose
 
 
@@ -144,21 +144,6 @@ def add_noise(
     noisy = points.copy()
     noisy[..., :coords] += rng.normal(size=points[..., :coords].shape) * sigma
     return noisy
-
-
-def hflip_keypoints(
-    keypoints: np.ndarray, image_width: int, layout: str | Layout = COCO17
-) -> np.ndarray:
-    """Keypoints of the horizontally flipped image: ``x → width − 1 − x``, left ↔ right swapped.
-
-    Pixel centres are at integer coordinates, as in HRNet's ``fliplr_joints`` and mmpose.
-    Without the swap, the left wrist of the flipped image would carry the label of the right
-    one, and a model trained on it would learn to confuse the sides.
-    """
-    layout = get_layout(layout)
-    flipped = np.array(keypoints, dtype=np.float64)
-    flipped[..., 0] = image_width - 1 - flipped[..., 0]
-    return flipped[..., layout.flip_permutation, :]
 
 
 def rotation_matrix(angle_deg: float, axis: str = "y") -> np.ndarray:

@@ -355,10 +355,10 @@ class AnnyBody(BodyModel):
                 f"shape vector has shape {tuple(z.shape)}; expected (B, {self.shape_size})"
             )
         low, high = self._phenotype_low, self._phenotype_high
-        centre = ((self._default_phenotypes - low) / (high - low)).clamp(1e-3, 1 - 1e-3)
+        center = ((self._default_phenotypes - low) / (high - low)).clamp(1e-3, 1 - 1e-3)
         rate = torch.ones_like(low)
         rate[PHENOTYPE_LABELS.index("age")] = 0.5
-        return low + (high - low) * torch.sigmoid(torch.logit(centre) + rate * z)
+        return low + (high - low) * torch.sigmoid(torch.logit(center) + rate * z)
 
     def pose_parameters(self, pose: BodyPose) -> tuple[torch.Tensor, torch.Tensor]:
         """anny's inputs for ``pose``: (B, 104, 4, 4) ``local-ref`` deltas and (1 or B, 6) phenotypes."""

@@ -38,13 +38,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..camera import project_points
 from ..config import check_keys
 from ..keypoints import COCO17
 from ..optim import batched_lbfgs
@@ -53,7 +54,7 @@ from .model import BodyModel, BodyPose
 from .poses import POSE_LIBRARY, rest_corrections, rotmats_to_body_pose
 from .priors import GaussianMixturePrior, bending_energy, fit_pose_prior
 
-__all__ = ["FitConfig", "FitInputError", "FitResult", "fit", "project"]
+__all__ = ["BodyFitResult", "FitConfig", "FitInputError", "fit_body", "project"]
 
 _K = {name: i for i, name in enumerate(COCO17.joints)}
 _TORSO = [_K[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
@@ -67,7 +68,7 @@ class FitInputError(ValueError):
 
 @dataclass
 class FitConfig:
-    """Weights, schedule and acceptance thresholds of :func:`fit` (defaults: the reference's)."""
+    """Weights, schedule and acceptance thresholds of :func:`fit_body` (defaults: the reference's)."""
 
     focal_length: float = 1800.0  # px, used when no intrinsics are given (SMIL fit's setting)
     gmof_rho: float = 100.0  # px, Geman-McClure scale
@@ -128,7 +129,7 @@ class FitConfig:
 
 
 @dataclass
-class FitResult:
+class BodyFitResult:
     """Per-image fits; ``pose`` is in the backend's own convention (``body(result.pose)``)."""
 
     pose: BodyPose
@@ -183,8 +184,6 @@ def project(
 
     ``p_cam = R0 X + t`` with ``R0 = diag(1, -1, -1)``; ``u = f p_x / p_z + c``.
     """
-    from ..render.camera import project_points
-
     cam = points @ _CAMERA_ROTATION.to(points) + translation[:, None, :]
     f, c = focal[:, None, :], center[:, None, :]
     return project_points(cam, f[..., 0], f[..., 1], c[..., 0], c[..., 1], eps=1e-3)
@@ -354,7 +353,234 @@ def _initial_orientation(points: np.ndarray, config: FitConfig) -> tuple[np.ndar
     return np.stack(rotations), np.array(side)
 
 
-def fit(
+@dataclass
+class _Hypotheses:
+    """The variables of the batched fit, one row per image and start (side views twice)."""
+
+    image_of: list[int]  # the image each row fits
+    flip: np.ndarray  # (n,) the row starts turned by 180 degrees
+    orient: torch.Tensor  # (n, 3)
+    library_pose: torch.Tensor  # (n, 21, 3) T-pose-relative axis-angles (the prior's space)
+    shape_z: torch.Tensor | None  # (n, S), None when the shape is not fitted
+    transl: torch.Tensor  # (n, 3)
+
+    def __len__(self) -> int:
+        return len(self.image_of)
+
+
+def _intrinsics(
+    intrinsics: Any, count: int, size: np.ndarray, config: FitConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per image ``(focal, center)`` in pixels: from the given matrices, else the config's
+    focal length and the image centre."""
+    if intrinsics is not None:
+        k = np.broadcast_to(np.asarray(intrinsics, dtype=np.float64), (count, 3, 3))
+        return k[:, [0, 1], [0, 1]], k[:, [0, 1], [2, 2]]
+    return np.full((count, 2), config.focal_length), size / 2.0
+
+
+def _hypotheses(
+    body: BodyModel, points: np.ndarray, usable: np.ndarray, config: FitConfig
+) -> tuple[_Hypotheses, np.ndarray]:
+    """Every usable image once, side views a second time turned by 180 degrees (zero pose for
+    now), and each image's starting rotation (:func:`_initial_orientation`)."""
+    count, device, dtype = len(points), body.device, body.dtype
+    start_rot, side = _initial_orientation(points, config)
+    rows = [i for i in range(count) if usable[i]]
+    flipped_rows = [i for i in rows if side[i]]
+    image_of = rows + flipped_rows
+    flip = np.array([False] * len(rows) + [True] * len(flipped_rows))
+    n = len(image_of)
+    shape_size = body.shape_size if config.fit_shape else 0
+    hypotheses = _Hypotheses(
+        image_of=image_of,
+        flip=flip,
+        orient=torch.zeros(n, 3, dtype=dtype, device=device),
+        library_pose=torch.zeros(n, 21, 3, dtype=dtype, device=device),
+        shape_z=torch.zeros(n, shape_size, dtype=dtype, device=device) if shape_size else None,
+        transl=torch.zeros(n, 3, dtype=dtype, device=device),
+    )
+    return hypotheses, start_rot
+
+
+def _start(
+    h: _Hypotheses,
+    start_rot: np.ndarray,
+    prior: GaussianMixturePrior,
+    problem: _Problem,
+) -> torch.Tensor:
+    """Set the start of every row: the prior's mean pose, the 2D torso's orientation (turned
+    for flipped rows) and a depth from the torso, ``f * 3D torso length / 2D torso length``
+    (as SMPLify-X). Returns the guessed depth the camera stage is held to."""
+    import roma
+
+    body, dtype = problem.body, h.orient.dtype
+    h.library_pose[:] = prior.mean_pose().to(dtype)
+    rot = torch.as_tensor(start_rot[h.image_of], dtype=torch.float64)
+    turn = roma.rotvec_to_rotmat(torch.tensor([0.0, math.pi, 0.0], dtype=torch.float64))
+    rot[torch.as_tensor(h.flip)] = rot[torch.as_tensor(h.flip)] @ turn
+    h.orient[:] = roma.rotmat_to_rotvec(rot).to(dtype)
+
+    target, weight, focal, center = problem.target, problem.weight, problem.focal, problem.center
+    with torch.no_grad():
+        shape0 = body.shape_from_vector(h.shape_z) if h.shape_z is not None else None
+        pose0 = BodyPose(
+            h.orient, problem.body_pose(h.library_pose), shape0, torch.zeros_like(h.transl)
+        )
+        _, points3d = body.skeleton(pose0)
+        cam3d = points3d @ _CAMERA_ROTATION.to(points3d)
+        lengths3d, lengths2d = [], []
+        for s in ("left", "right"):
+            a, b = _K[f"{s}_shoulder"], _K[f"{s}_hip"]
+            lengths3d.append((cam3d[:, a] - cam3d[:, b]).norm(dim=-1))
+            lengths2d.append((target[:, a] - target[:, b]).norm(dim=-1))
+            both = (weight[:, a] > 0) & (weight[:, b] > 0)
+            lengths3d[-1] = torch.where(both, lengths3d[-1], torch.zeros_like(lengths3d[-1]))
+            lengths2d[-1] = torch.where(both, lengths2d[-1], torch.zeros_like(lengths2d[-1]))
+        depth = focal.mean(-1) * sum(lengths3d) / sum(lengths2d).clamp_min(1e-3)
+        labelled = (weight > 0).to(dtype)
+        centroid2d = (target * labelled[..., None]).sum(1) / labelled.sum(1, keepdim=True)
+        centroid3d = (cam3d * labelled[..., None]).sum(1) / labelled.sum(1, keepdim=True)
+        h.transl[:, 2] = depth - centroid3d[:, 2]
+        h.transl[:, :2] = (centroid2d - center) * depth[:, None] / focal - centroid3d[:, :2]
+        return h.transl[:, 2].clone()
+
+
+def _camera_stage(
+    h: _Hypotheses, problem: _Problem, guessed_depth: torch.Tensor, config: FitConfig
+) -> None:
+    """Translation and orientation on the torso, with a depth regulariser."""
+    target, weight = problem.target, problem.weight
+    h.orient.requires_grad_(True)
+    h.transl.requires_grad_(True)
+
+    def camera_loss() -> torch.Tensor:
+        projected = problem.keypoints(h.orient, h.library_pose, h.shape_z, h.transl)
+        residual = (projected - target).square().sum(-1) * _mask(_TORSO, weight) * (weight > 0)
+        depth_reg = config.depth_weight**2 * (h.transl[:, 2] - guessed_depth).square()
+        return problem.data_weight.square() * residual.sum(-1) + depth_reg
+
+    batched_lbfgs([h.orient, h.transl], camera_loss, config.camera_iterations)
+
+
+def _stage_loss(
+    h: _Hypotheses,
+    problem: _Problem,
+    prior: GaussianMixturePrior,
+    pose_weight: float,
+    shape_weight: float,
+    shape: bool,
+) -> torch.Tensor:
+    """A body stage's objective per row: data, pose prior, bending and (with ``shape``) shape."""
+    config = problem.config
+    z = h.shape_z if shape else None  # None: the default body, and a cheaper forward
+    projected = problem.keypoints(h.orient, h.library_pose, z, h.transl)
+    loss = problem.data_term(projected)
+    loss = loss + pose_weight**2 * prior(h.library_pose)
+    loss = loss + config.bending_scale * pose_weight * bending_energy(h.library_pose)
+    if z is not None:
+        loss = loss + shape_weight**2 * z.square().sum(-1)
+    return loss
+
+
+def _body_stages(h: _Hypotheses, problem: _Problem, prior: GaussianMixturePrior, bar: Any) -> None:
+    """The staged L-BFGS runs with the reference's weights; the shape joins late."""
+    config = problem.config
+    h.library_pose.requires_grad_(True)
+    if h.shape_z is not None:
+        h.shape_z.requires_grad_(True)
+    stages = zip(config.pose_prior_weights, config.shape_weights, strict=True)
+    for stage, (pose_weight, shape_weight) in enumerate(stages):
+        with_shape = h.shape_z is not None and stage >= config.shape_from_stage
+        params = [h.orient, h.transl, h.library_pose] + ([h.shape_z] if with_shape else [])
+        batched_lbfgs(
+            params,
+            lambda pw=pose_weight, sw=shape_weight, ws=with_shape: _stage_loss(
+                h, problem, prior, pw, sw, ws
+            ),
+            config.stage_iterations,
+        )
+        bar.update()
+
+
+def _errors(kp2d: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per image: mean and median reprojection error over labelled keypoints (px), and the
+    mean as a share of the labelled keypoints' box diagonal."""
+    count = len(points)
+    labelled = points[..., 2] > 0
+    err = np.linalg.norm(kp2d - points[..., :2], axis=-1)
+    mean_err = np.array(
+        [err[i, labelled[i]].mean() if labelled[i].any() else np.nan for i in range(count)]
+    )
+    median_err = np.array(
+        [np.median(err[i, labelled[i]]) if labelled[i].any() else np.nan for i in range(count)]
+    )
+    diag = np.array(
+        [
+            np.linalg.norm(np.ptp(points[i, labelled[i], :2], axis=0))
+            if labelled[i].sum() > 1
+            else np.nan
+            for i in range(count)
+        ]
+    )
+    return mean_err, median_err, mean_err / diag
+
+
+def _accept(
+    reasons: list[str],
+    mean_err: np.ndarray,
+    ratio: np.ndarray,
+    energy: np.ndarray,
+    shape_norm: np.ndarray,
+    prior: GaussianMixturePrior,
+    config: FitConfig,
+) -> np.ndarray:
+    """Which fits pass :class:`FitConfig`'s thresholds; ``reasons`` gets why the others fail."""
+    stats = prior.stats
+    energy_limit = (
+        stats.p99 + config.prior_margin * (stats.p99 - stats.median)
+        if stats is not None
+        else np.inf
+    )
+    accepted = np.zeros(len(reasons), dtype=bool)
+    for i in range(len(reasons)):
+        if reasons[i]:
+            continue
+        if not ratio[i] <= config.max_error_ratio:
+            reasons[i] = (
+                f"reprojection: mean error {mean_err[i]:.1f} px is {ratio[i]:.3f} of the keypoint "
+                f"box diagonal (limit {config.max_error_ratio})"
+            )
+        elif not energy[i] <= energy_limit:
+            reasons[i] = f"implausible pose: prior energy {energy[i]:.0f} > {energy_limit:.0f}"
+        elif not shape_norm[i] <= config.max_shape:
+            reasons[i] = f"extreme shape: |z| = {shape_norm[i]:.2f} > {config.max_shape}"
+        else:
+            accepted[i] = True
+    return accepted
+
+
+def _better_start(
+    image_of: list[int], final: torch.Tensor, count: int
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Rows → images: each image keeps the start with the lower final loss; images that were
+    not fitted get NaN."""
+    best: dict[int, int] = {}
+    for row, image in enumerate(image_of):
+        if image not in best or float(final[row]) < float(final[best[image]]):
+            best[image] = row
+    pick = torch.as_tensor([best.get(i, -1) for i in range(count)], dtype=torch.long)
+    fitted = pick >= 0
+
+    def per_image(rows: torch.Tensor) -> torch.Tensor:
+        out = torch.full((count, *rows.shape[1:]), float("nan"), dtype=rows.dtype)
+        out[fitted] = rows.detach().cpu()[pick[fitted]]
+        return out
+
+    return per_image
+
+
+def fit_body(
     body: BodyModel,
     keypoints: Any,
     image_size: Any,
@@ -363,7 +589,7 @@ def fit(
     config: FitConfig | None = None,
     prior: GaussianMixturePrior | None = None,
     progress: bool = True,
-) -> FitResult:
+) -> BodyFitResult:
     """Fit ``body`` to each image's COCO-17 keypoints, all images in one batch.
 
     Args:
@@ -393,187 +619,67 @@ def fit(
     corrections = (
         None if torch.allclose(corrections, identity, atol=1e-6) else corrections.to(device, dtype)
     )
+    focal_np, center_np = _intrinsics(intrinsics, count, size, config)
 
-    if intrinsics is not None:
-        k = np.broadcast_to(np.asarray(intrinsics, dtype=np.float64), (count, 3, 3))
-        focal_np, center_np = k[:, [0, 1], [0, 1]], k[:, [0, 1], [2, 2]]
-    else:
-        focal_np = np.full((count, 2), config.focal_length)
-        center_np = size / 2.0
-
-    # Hypotheses: every usable image once, side views a second time turned by 180 degrees.
-    start_rot, side = _initial_orientation(points, config)
-    rows = [i for i in range(count) if usable[i]]
-    flipped_rows = [i for i in rows if side[i]]
-    image_of = rows + flipped_rows
-    flip = np.array([False] * len(rows) + [True] * len(flipped_rows))
-    n = len(image_of)
-    library_pose = torch.zeros(n, 21, 3, dtype=dtype, device=device)
-    shape_size = body.shape_size if config.fit_shape else 0
-    shape_z = torch.zeros(n, shape_size, dtype=dtype, device=device) if shape_size else None
-    orient = torch.zeros(n, 3, dtype=dtype, device=device)
-    transl = torch.zeros(n, 3, dtype=dtype, device=device)
+    h, start_rot = _hypotheses(body, points, usable, config)
+    n = len(h)
     final, flex = torch.zeros(0), torch.zeros(0)
     projected = torch.zeros(0, 17, 2)
     if n:
-        import roma
+        rows = h.image_of
 
-        library_pose[:] = prior.mean_pose().to(dtype)
-        rot = torch.as_tensor(start_rot[image_of], dtype=torch.float64)
-        turn = roma.rotvec_to_rotmat(torch.tensor([0.0, math.pi, 0.0], dtype=torch.float64))
-        rot[torch.as_tensor(flip)] = rot[torch.as_tensor(flip)] @ turn
-        orient[:] = roma.rotmat_to_rotvec(rot).to(dtype)
+        def as_tensor(values: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor(values, dtype=dtype, device=device)
 
-        target = torch.as_tensor(points[image_of, :, :2], dtype=dtype, device=device)
-        weight = torch.as_tensor(points[image_of, :, 2], dtype=dtype, device=device)
-        focal = torch.as_tensor(focal_np[image_of], dtype=dtype, device=device)
-        center = torch.as_tensor(center_np[image_of], dtype=dtype, device=device)
-        data_weight = torch.as_tensor(
-            config.data_weight_scale / size[image_of, 1], dtype=dtype, device=device
+        problem = _Problem(
+            body,
+            corrections,
+            target=as_tensor(points[rows, :, :2]),
+            weight=as_tensor(points[rows, :, 2]),
+            data_weight=as_tensor(config.data_weight_scale / size[rows, 1]),
+            focal=as_tensor(focal_np[rows]),
+            center=as_tensor(center_np[rows]),
+            config=config,
         )
-        problem = _Problem(body, corrections, target, weight, data_weight, focal, center, config)
-
-        # Depth from the torso: f * 3D torso length / 2D torso length (as SMPLify-X).
-        with torch.no_grad():
-            shape0 = body.shape_from_vector(shape_z) if shape_z is not None else None
-            pose0 = BodyPose(
-                orient, problem.body_pose(library_pose), shape0, torch.zeros_like(transl)
-            )
-            _, points3d = body.skeleton(pose0)
-            cam3d = points3d @ _CAMERA_ROTATION.to(points3d)
-            lengths3d, lengths2d = [], []
-            for s in ("left", "right"):
-                a, b = _K[f"{s}_shoulder"], _K[f"{s}_hip"]
-                lengths3d.append((cam3d[:, a] - cam3d[:, b]).norm(dim=-1))
-                lengths2d.append((target[:, a] - target[:, b]).norm(dim=-1))
-                both = (weight[:, a] > 0) & (weight[:, b] > 0)
-                lengths3d[-1] = torch.where(both, lengths3d[-1], torch.zeros_like(lengths3d[-1]))
-                lengths2d[-1] = torch.where(both, lengths2d[-1], torch.zeros_like(lengths2d[-1]))
-            depth = focal.mean(-1) * sum(lengths3d) / sum(lengths2d).clamp_min(1e-3)
-            labelled = (weight > 0).to(dtype)
-            centroid2d = (target * labelled[..., None]).sum(1) / labelled.sum(1, keepdim=True)
-            centroid3d = (cam3d * labelled[..., None]).sum(1) / labelled.sum(1, keepdim=True)
-            transl[:, 2] = depth - centroid3d[:, 2]
-            transl[:, :2] = (centroid2d - center) * depth[:, None] / focal - centroid3d[:, :2]
-            guessed_depth = transl[:, 2].clone()
-
-        # Camera stage: translation and orientation on the torso, with a depth regulariser.
-        orient.requires_grad_(True)
-        transl.requires_grad_(True)
-
-        def camera_loss() -> torch.Tensor:
-            projected = problem.keypoints(orient, library_pose, shape_z, transl)
-            residual = (projected - target).square().sum(-1) * _mask(_TORSO, weight) * (weight > 0)
-            depth_reg = config.depth_weight**2 * (transl[:, 2] - guessed_depth).square()
-            return data_weight.square() * residual.sum(-1) + depth_reg
-
-        stages = list(zip(config.pose_prior_weights, config.shape_weights, strict=True))
+        guessed_depth = _start(h, start_rot, prior, problem)
         bar = progress_bar(
-            total=1 + len(stages),
+            total=1 + len(config.pose_prior_weights),
             desc=f"fit {n} bodies",
             unit="stage",
             enabled=progress,
             leave=False,
         )
-        batched_lbfgs([orient, transl], camera_loss, config.camera_iterations)
+        _camera_stage(h, problem, guessed_depth, config)
         bar.update()
-
-        # Body stages.
-        library_pose.requires_grad_(True)
-        if shape_z is not None:
-            shape_z.requires_grad_(True)
-
-        def stage_loss(pose_weight: float, shape_weight: float, shape: bool) -> torch.Tensor:
-            z = shape_z if shape else None  # None: the default body, and a cheaper forward
-            projected = problem.keypoints(orient, library_pose, z, transl)
-            loss = problem.data_term(projected)
-            loss = loss + pose_weight**2 * prior(library_pose)
-            loss = loss + config.bending_scale * pose_weight * bending_energy(library_pose)
-            if z is not None:
-                loss = loss + shape_weight**2 * z.square().sum(-1)
-            return loss
-
-        for stage, (pose_weight, shape_weight) in enumerate(stages):
-            with_shape = shape_z is not None and stage >= config.shape_from_stage
-            params = [orient, transl, library_pose] + ([shape_z] if with_shape else [])
-            batched_lbfgs(
-                params,
-                lambda pw=pose_weight, sw=shape_weight, ws=with_shape: stage_loss(pw, sw, ws),
-                config.stage_iterations,
-            )
-            bar.update()
+        _body_stages(h, problem, prior, bar)
         bar.close()
-
         with torch.no_grad():
-            final = stage_loss(
-                config.pose_prior_weights[-1], config.shape_weights[-1], shape_z is not None
+            final = _stage_loss(
+                h,
+                problem,
+                prior,
+                config.pose_prior_weights[-1],
+                config.shape_weights[-1],
+                h.shape_z is not None,
             )
-            projected = problem.keypoints(orient, library_pose, shape_z, transl)
-            flex = prior(library_pose)
+            projected = problem.keypoints(h.orient, h.library_pose, h.shape_z, h.transl)
+            flex = prior(h.library_pose)
 
-    # Pick the better start per image; images that were not fitted get NaN.
-    best: dict[int, int] = {}
-    for row, image in enumerate(image_of):
-        if image not in best or float(final[row]) < float(final[best[image]]):
-            best[image] = row
-    pick = torch.as_tensor([best.get(i, -1) for i in range(count)], dtype=torch.long)
-    fitted = pick >= 0
-
-    def per_image(rows: torch.Tensor) -> torch.Tensor:
-        out = torch.full((count, *rows.shape[1:]), float("nan"), dtype=rows.dtype)
-        out[fitted] = rows.detach().cpu()[pick[fitted]]
-        return out
-
-    fitted_library = per_image(library_pose).to(device)
-    fitted_orient = per_image(orient).to(device)
-    fitted_transl = per_image(transl).to(device)
-    fitted_shape = per_image(shape_z).to(device) if shape_z is not None else None
+    per_image = _better_start(h.image_of, final, count)
+    fitted_library = per_image(h.library_pose).to(device)
+    fitted_orient = per_image(h.orient).to(device)
+    fitted_transl = per_image(h.transl).to(device)
+    fitted_shape = per_image(h.shape_z).to(device) if h.shape_z is not None else None
     kp2d = per_image(projected).numpy().astype(np.float64)
     energy = per_image(flex).numpy().astype(np.float64)
     losses = per_image(final).numpy().astype(np.float64)
-    flipped = per_image(torch.as_tensor(flip, dtype=torch.float64)).numpy() == 1.0
+    flipped = per_image(torch.as_tensor(h.flip, dtype=torch.float64)).numpy() == 1.0
 
-    labelled = points[..., 2] > 0
-    err = np.linalg.norm(kp2d - points[..., :2], axis=-1)
-    mean_err = np.array(
-        [err[i, labelled[i]].mean() if labelled[i].any() else np.nan for i in range(count)]
-    )
-    median_err = np.array(
-        [np.median(err[i, labelled[i]]) if labelled[i].any() else np.nan for i in range(count)]
-    )
-    diag = np.array(
-        [
-            np.linalg.norm(np.ptp(points[i, labelled[i], :2], axis=0))
-            if labelled[i].sum() > 1
-            else np.nan
-            for i in range(count)
-        ]
-    )
-    ratio = mean_err / diag
-    stats = prior.stats
-    energy_limit = (
-        stats.p99 + config.prior_margin * (stats.p99 - stats.median)
-        if stats is not None
-        else np.inf
-    )
+    mean_err, median_err, ratio = _errors(kp2d, points)
     shape_norm = (
         fitted_shape.norm(dim=-1).cpu().numpy() if fitted_shape is not None else np.zeros(count)
     )
-    accepted = np.zeros(count, dtype=bool)
-    for i in range(count):
-        if reasons[i]:
-            continue
-        if not ratio[i] <= config.max_error_ratio:
-            reasons[i] = (
-                f"reprojection: mean error {mean_err[i]:.1f} px is {ratio[i]:.3f} of the keypoint "
-                f"box diagonal (limit {config.max_error_ratio})"
-            )
-        elif not energy[i] <= energy_limit:
-            reasons[i] = f"implausible pose: prior energy {energy[i]:.0f} > {energy_limit:.0f}"
-        elif not shape_norm[i] <= config.max_shape:
-            reasons[i] = f"extreme shape: |z| = {shape_norm[i]:.2f} > {config.max_shape}"
-        else:
-            accepted[i] = True
+    accepted = _accept(reasons, mean_err, ratio, energy, shape_norm, prior, config)
 
     shape = (
         body.shape_from_vector(fitted_shape.nan_to_num(0.0)) if fitted_shape is not None else None
@@ -584,7 +690,7 @@ def fit(
         shape=shape,
         transl=torch.zeros(count, 3, dtype=dtype, device=device),
     )
-    return FitResult(
+    return BodyFitResult(
         pose=pose,
         library_pose=fitted_library,
         shape_vector=fitted_shape if fitted_shape is not None else torch.zeros(count, 0),

@@ -59,6 +59,7 @@ __all__ = [
     "DEFAULT_POSTURES",
     "INFANT_POSTURES",
     "JOINT_DOFS",
+    "LYING_POSTURES",
     "POSE_LIBRARY",
     "JointDof",
     "PoseSample",
@@ -66,6 +67,7 @@ __all__ = [
     "PoseTemplate",
     "anatomical_to_rotmats",
     "clip_to_limits",
+    "is_lying",
     "mirror_angles",
     "rest_corrections",
     "rotmats_to_body_pose",
@@ -370,6 +372,17 @@ def anatomical_to_rotmats(angles: Any) -> torch.Tensor:
             raise AssertionError(dof.kind)
         out[:, i] = r
     return out
+
+
+#: The postures in which a body lies on its back or front (seen from above).
+LYING_POSTURES = ("supine", "prone")
+
+
+def is_lying(joints: Any) -> bool:
+    """Whether a body lies (pelvis → neck more horizontal than vertical), from (22, 3) joints."""
+    joints = np.asarray(joints, dtype=np.float64)
+    axis = joints[BODY_JOINTS.index("neck")] - joints[BODY_JOINTS.index("pelvis")]
+    return abs(axis[1]) < math.cos(math.radians(45)) * np.linalg.norm(axis)
 
 
 def clip_to_limits(angles: np.ndarray) -> np.ndarray:

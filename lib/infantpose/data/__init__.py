@@ -8,8 +8,9 @@
 - collection: :mod:`.video` (frames from video, near-duplicates), :mod:`.selection` (diverse
   subsets), :mod:`.colabel` (AI-human co-labeling sessions; the widget is in
   :mod:`infantpose.viz.colabel_widget`)
-- made here: :mod:`.standin` (the SyRIP-layout stand-in infant set), :mod:`.synthetic`
-  (FiDIP's synthetic infants and the adult sets)
+
+Published formats and collection only: the datasets the book makes with the renderer (the
+stand-in infants, FiDIP's synthetic infants, the adult sets) are in :mod:`infantpose.synthesis`.
 
 Import those modules by name (``from infantpose.data.syrip import load_syrip``).
 

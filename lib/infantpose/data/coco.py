@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ..images import read_image
 from ..io import write_json_atomic
 from ..keypoints import COCO_PERSON_CATEGORY
 from .coco_checks import (
@@ -196,9 +197,7 @@ class CocoKeypoints:
 
     def load_image(self, image: Mapping[str, Any] | int) -> np.ndarray:
         """RGB ``uint8`` pixels of an image of the set (read from :meth:`image_path`)."""
-        from .video import load_frame_image
-
-        return load_frame_image(self.image_path(image))
+        return read_image(self.image_path(image), mode="RGB")
 
     def statistics(self) -> dict[str, Any]:
         """What a dataset table shows: image counts by domain, the share of keypoints visible,

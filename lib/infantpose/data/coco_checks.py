@@ -17,7 +17,7 @@ Decisions, so that notebooks and tests can rely on them:
 
 The format constants (:data:`NUM_KEYPOINTS`, the required fields) live here because
 this module defines what a valid file is; ``coco`` imports them from here, never the
-other way round at import time.
+other way round.
 """
 
 from __future__ import annotations
@@ -29,14 +29,23 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..keypoints import COCO17
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .coco import CocoKeypoints
+
+@runtime_checkable
+class CocoSet(Protocol):
+    """What the checks need of a loaded set (:class:`~infantpose.data.coco.CocoKeypoints` is
+    one): where it came from and its records as a COCO dict. The checks know no data model."""
+
+    source: str | None
+    image_root: Any
+
+    def to_dict(self, *, copy_records: bool = True) -> dict[str, Any]: ...
+
 
 NUM_KEYPOINTS = len(COCO17)  # 17
 KEYPOINT_VALUES = 3 * NUM_KEYPOINTS  # 51 numbers: x, y, v per joint
@@ -204,7 +213,7 @@ def _joint(j: int) -> str:
 
 
 def find_problems(
-    data: Mapping[str, Any] | CocoKeypoints,
+    data: Mapping[str, Any] | CocoSet,
     source: str | None = None,
     *,
     image_root: str | os.PathLike | None = None,
@@ -217,7 +226,7 @@ def find_problems(
 
 
 def validate(
-    data: Mapping[str, Any] | CocoKeypoints,
+    data: Mapping[str, Any] | CocoSet,
     source: str | None = None,
     *,
     image_root: str | os.PathLike | None = None,
@@ -234,15 +243,13 @@ def validate(
 
 
 def _check(
-    data: Mapping[str, Any] | CocoKeypoints,
+    data: Mapping[str, Any] | CocoSet,
     source: str | None,
     image_root: str | os.PathLike | None,
     check_images: bool,
     tolerance_px: float,
 ) -> _Report:
-    from .coco import CocoKeypoints  # coco imports this module; import at call time
-
-    if isinstance(data, CocoKeypoints):
+    if isinstance(data, CocoSet):
         source = source or data.source
         image_root = image_root if image_root is not None else data.image_root
         data = data.to_dict(copy_records=False)

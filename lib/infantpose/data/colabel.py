@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from ..images import image_size, read_image
 from ..keypoints import COCO17
 from .coco import CocoFormatError, CocoKeypoints, annotation_record, image_record, read_coco
 from .coco import write_coco as _write_coco
@@ -286,8 +287,6 @@ class LabelingSession:
         return added
 
     def _record_from_file(self, file: Path, image_id: int) -> dict[str, Any]:
-        from ..images import image_size
-
         if not file.is_file():
             raise FileNotFoundError(f"LabelingSession: image not found: {file}")
         width, height = image_size(file)
@@ -335,9 +334,7 @@ class LabelingSession:
 
     def load_image(self, i: int) -> np.ndarray:
         """RGB pixels of image ``i``."""
-        from .video import load_frame_image
-
-        return load_frame_image(self.image_path(i))
+        return read_image(self.image_path(i), mode="RGB")
 
     def _st(self, i: int) -> dict[str, Any]:
         return self.state[self.image_id(i)]
@@ -453,16 +450,16 @@ class LabelingSession:
 
     def _baseline(self, image: Mapping[str, Any]) -> tuple[np.ndarray, str]:
         width, height = image["width"], image["height"]
-        normalised = []
+        normalized = []
         for annotation in self.coco.annotations:
             x, y, w, h = annotation["bbox"]
             pts = np.asarray(annotation["keypoints"], dtype=np.float64).reshape(NUM_KEYPOINTS, 3)
             xy = (pts[:, :2] - [x, y]) / [w, h]
-            normalised.append(np.where(pts[:, 2:] > 0, xy, np.nan))
-        if normalised:
+            normalized.append(np.where(pts[:, 2:] > 0, xy, np.nan))
+        if normalized:
             with warnings.catch_warnings():  # a joint never labelled: all-NaN column
                 warnings.simplefilter("ignore", RuntimeWarning)
-                mean = np.nanmean(np.stack(normalised), axis=0)
+                mean = np.nanmean(np.stack(normalized), axis=0)
             mean = np.where(np.isfinite(mean), mean, _TEMPLATE_XY)
             pose = np.zeros((NUM_KEYPOINTS, 3))
             pose[:, 0] = 0.1 * width + mean[:, 0] * 0.8 * width

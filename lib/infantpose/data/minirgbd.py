@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..camera import project_with_intrinsics
 from ..config import Profile
 from ..keypoints import COCO17, MINIRGBD25, Conversion, get_conversion
 from .coco import CocoKeypoints, annotation_record, bbox_from_keypoints, image_record, make_coco
@@ -148,8 +149,7 @@ class MiniRgbd:
 
     def project(self, points_3d: np.ndarray) -> np.ndarray:
         """Pixel coordinates ``(..., 2)`` of camera-frame points ``(..., 3)`` with the intrinsics."""
-        uvw = np.asarray(points_3d, dtype=np.float64) @ self.intrinsics.T
-        return uvw[..., :2] / uvw[..., 2:3]
+        return project_with_intrinsics(np.asarray(points_3d, dtype=np.float64), self.intrinsics)
 
     def keypoints_coco17(self) -> np.ndarray:
         """``(N, 17, 3)`` COCO ``x, y, v``: v = 2 inside the image, 0 outside or without a source."""

@@ -144,9 +144,9 @@ def pose_features(keypoints: np.ndarray) -> np.ndarray:
             continue
         xy = pose[:, :2]
         if labelled[_LEFT_HIP] and labelled[_RIGHT_HIP]:
-            centre = (xy[_LEFT_HIP] + xy[_RIGHT_HIP]) / 2
+            center = (xy[_LEFT_HIP] + xy[_RIGHT_HIP]) / 2
         else:
-            centre = xy[labelled].mean(axis=0)
+            center = xy[labelled].mean(axis=0)
         scale = 0.0
         if labelled[[_LEFT_HIP, _RIGHT_HIP, _LEFT_SHOULDER, _RIGHT_SHOULDER]].all():
             shoulders = (xy[_LEFT_SHOULDER] + xy[_RIGHT_SHOULDER]) / 2
@@ -157,8 +157,8 @@ def pose_features(keypoints: np.ndarray) -> np.ndarray:
             scale = float(np.linalg.norm(span))
         if scale <= 1e-6:
             scale = 1.0
-        normalised = np.where(labelled[:, None], (xy - centre) / scale, 0.0)
-        out[i, : 2 * NUM_KEYPOINTS] = normalised.reshape(-1)
+        normalized = np.where(labelled[:, None], (xy - center) / scale, 0.0)
+        out[i, : 2 * NUM_KEYPOINTS] = normalized.reshape(-1)
         out[i, 2 * NUM_KEYPOINTS :] = labelled.astype(np.float64)
     return out
 

@@ -16,9 +16,9 @@ table, on the test or the validation set), :mod:`.keys` (checked config names).
 
 from __future__ import annotations
 
-from .augment import AugmentConfig, augment_poses, train_domain_model
+from .augment import GuidedAugmentConfig, augment_poses, train_domain_model
 from .baselines import LifterConfig, MlpLifter, fit_lifter, random_views, train_lifter
-from .control import ControlScoreNet, control_branch
+from .control import control_branch
 from .data import (
     PoseSet3D,
     body_joints_to_layout,
@@ -31,12 +31,12 @@ from .data import (
 )
 from .lift import LiftConfig, LiftResult, initial_poses, lift, solve_translation
 from .metrics import bone_ratio, evaluate_lift, mpjpe_mm, n_mpjpe_mm, pa_mpjpe_mm
-from .score import ScoreConfig, ScoreNet
+from .score import ControlScoreNet, ScoreConfig, ScoreNet
 from .sde import SubVPSDE
 from .train import (
     CheckpointError,
+    PriorTrainConfig,
     ScorePrior,
-    TrainConfig,
     finetune,
     load_prior,
     save_prior,
@@ -44,19 +44,19 @@ from .train import (
 )
 
 __all__ = [
-    "AugmentConfig",
     "CheckpointError",
     "ControlScoreNet",
+    "GuidedAugmentConfig",
     "LiftConfig",
     "LiftResult",
     "LifterConfig",
     "MlpLifter",
     "PoseSet3D",
+    "PriorTrainConfig",
     "ScoreConfig",
     "ScoreNet",
     "ScorePrior",
     "SubVPSDE",
-    "TrainConfig",
     "augment_poses",
     "body_joints_to_layout",
     "bone_ratio",
@@ -86,8 +86,10 @@ __all__ = [
 
 from .experiment import (
     METHODS,
+    ConfigScore,
     ExperimentData,
     ExperimentProfile,
+    LiftingRow,
     compare_lift_configs,
     infant_size_ratio,
     make_datasets,
@@ -96,8 +98,10 @@ from .experiment import (
 
 __all__ += [
     "METHODS",
+    "ConfigScore",
     "ExperimentData",
     "ExperimentProfile",
+    "LiftingRow",
     "compare_lift_configs",
     "infant_size_ratio",
     "make_datasets",

@@ -13,7 +13,7 @@ augmented poses are rescaled (SyRIP: divided by U(2.5, 3.5)). Our design, docume
    probability-flow ODE back with the guided prediction
    ``eps = eps_uncond + w (eps_infant - eps_uncond)`` (``w = 1 + guidance``).
 
-Options, each a field of :class:`AugmentConfig` to be chosen on validation poses:
+Options, each a field of :class:`GuidedAugmentConfig` to be chosen on validation poses:
 ``rescale="per_bone"`` gives every bone the infants' mean length for that bone (infant
 proportions: short limbs, a big head) instead of one uniform factor; ``filter_quantile`` keeps
 only augmented poses whose nearest real infant is no farther than that quantile of the real
@@ -33,12 +33,12 @@ import torch
 from ..keypoints import get_layout
 from .keys import CheckedConfig
 from .score import ScoreConfig
-from .train import ScorePrior, TrainConfig, train_prior
+from .train import PriorTrainConfig, ScorePrior, train_prior
 
 __all__ = [
     "ADULT",
     "INFANT",
-    "AugmentConfig",
+    "GuidedAugmentConfig",
     "augment_poses",
     "bone_lengths",
     "mean_bone_length",
@@ -53,7 +53,7 @@ ADULT, INFANT = 0, 1
 
 
 @dataclass
-class AugmentConfig(CheckedConfig):
+class GuidedAugmentConfig(CheckedConfig):
     """How adult poses become infant-like: SDEdit strength, guidance weight, ODE steps."""
 
     # Diffusion time the rescaled pose is noised to. 0.015 (noise s = 4 mm), not the 0.08 first
@@ -76,10 +76,12 @@ class AugmentConfig(CheckedConfig):
 
         if self.rescale not in ("uniform", "per_bone"):
             raise ConfigError(
-                f"AugmentConfig.rescale must be 'uniform' or 'per_bone', got {self.rescale!r}"
+                f"GuidedAugmentConfig.rescale must be 'uniform' or 'per_bone', got {self.rescale!r}"
             )
         if not 0.0 <= self.max_share <= 1.0:
-            raise ConfigError(f"AugmentConfig.max_share must be in [0, 1], got {self.max_share}")
+            raise ConfigError(
+                f"GuidedAugmentConfig.max_share must be in [0, 1], got {self.max_share}"
+            )
 
 
 def mean_bone_length(poses: Any, layout: str) -> float:
@@ -171,7 +173,7 @@ def train_domain_model(
     adult_poses: Any,
     infant_poses: Any,
     score_config: ScoreConfig,
-    config: TrainConfig | None = None,
+    config: PriorTrainConfig | None = None,
     *,
     seed: int = 0,
     device: Any = "cpu",
@@ -193,7 +195,7 @@ def augment_poses(
     model: ScorePrior,
     adult_poses: Any,
     infant_poses: Any,
-    config: AugmentConfig | None = None,
+    config: GuidedAugmentConfig | None = None,
     *,
     seed: int = 0,
     device: Any = "cpu",
@@ -208,7 +210,7 @@ def augment_poses(
 
     if not model.config.num_classes:
         raise ValueError("augment_poses needs a conditional model from train_domain_model")
-    config = config or AugmentConfig()
+    config = config or GuidedAugmentConfig()
     layout = model.layout
     rng = np.random.default_rng(seed)
     adult = np.asarray(adult_poses, dtype=np.float64)

@@ -27,8 +27,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..keypoints import get_layout
-from .data import PoseSet3D, project, root_of
+from ..camera import project_with_intrinsics
+from ..keypoints import get_layout, mirror_poses
+from .data import PoseSet3D, root_of
 from .keys import CheckedConfig
 from .lift import check_intrinsics, check_keypoints
 
@@ -36,7 +37,7 @@ __all__ = [
     "LifterConfig",
     "MlpLifter",
     "fit_lifter",
-    "normalise_2d",
+    "normalize_2d",
     "random_views",
     "train_lifter",
 ]
@@ -57,7 +58,7 @@ class LifterConfig(CheckedConfig):
     rotate_share: float = 0.5  # of those: share also mirrored/rotated at random (the prior's)
 
 
-def normalise_2d(keypoints_2d: Any, intrinsics: Any, layout: str) -> np.ndarray:
+def normalize_2d(keypoints_2d: Any, intrinsics: Any, layout: str) -> np.ndarray:
     """(B, 3J) network input: root-centred, spread-normalised camera coordinates + visibility."""
     joints = len(get_layout(layout))
     uv, visible = check_keypoints(keypoints_2d, joints, layout)
@@ -69,10 +70,10 @@ def normalise_2d(keypoints_2d: Any, intrinsics: Any, layout: str) -> np.ndarray:
     root_seen = visible[:, root].all(1, keepdims=True)[..., None]
     centroid = (xy * w).sum(1, keepdims=True) / np.maximum(w.sum(1, keepdims=True), 1)
     origin = np.where(root_seen, xy[:, root].mean(1, keepdims=True), centroid)
-    centred = (xy - origin) * w
-    spread = np.sqrt((centred**2).sum((1, 2)) / np.maximum(w.sum((1, 2)), 1))
-    centred = centred / np.maximum(spread, 1e-9)[:, None, None]
-    return np.concatenate([centred, w], -1).reshape(len(uv), -1).astype(np.float32)
+    centered = (xy - origin) * w
+    spread = np.sqrt((centered**2).sum((1, 2)) / np.maximum(w.sum((1, 2)), 1))
+    centered = centered / np.maximum(spread, 1e-9)[:, None, None]
+    return np.concatenate([centered, w], -1).reshape(len(uv), -1).astype(np.float32)
 
 
 class _Block(nn.Module):
@@ -106,7 +107,7 @@ class MlpLifter:
     history: list[float] = field(default_factory=list)
 
     def predict(self, keypoints_2d: Any, intrinsics: Any, device: Any = "cpu") -> np.ndarray:
-        inputs = torch.as_tensor(normalise_2d(keypoints_2d, intrinsics, self.layout), device=device)
+        inputs = torch.as_tensor(normalize_2d(keypoints_2d, intrinsics, self.layout), device=device)
         self.network.to(device).eval()
         with torch.no_grad():
             out = self.network(inputs).view(len(inputs), -1, 3)
@@ -134,7 +135,7 @@ def random_views(
     if turn.any():
         chosen = poses[turn]
         mirror = rng.random(len(chosen)) < 0.5
-        chosen[mirror] = chosen[mirror][:, layout.flip_permutation] * [-1.0, 1.0, 1.0]
+        chosen[mirror] = mirror_poses(chosen[mirror], layout)
         R = Rotation.random(len(chosen), random_state=rng).as_matrix()
         poses[turn] = np.einsum("bij,bkj->bki", R, chosen)
     pick = rng.integers(len(cameras), size=count)
@@ -152,7 +153,7 @@ def random_views(
     ray = np.einsum("bij,bj->bi", np.linalg.inv(K), pixel)
     points = poses + (ray * depth[:, None])[:, None]
     points[..., 2] = np.maximum(points[..., 2], 0.05)  # a joint never behind the camera
-    return project(points, K), K, poses
+    return project_with_intrinsics(points, K), K, poses
 
 
 def train_lifter(
@@ -167,7 +168,7 @@ def train_lifter(
 ) -> MlpLifter:
     """Train an :class:`MlpLifter` on the given 2D-3D pairs (N, J, 2), (N|1, 3, 3), (N, J, 3) m."""
     config = config or LifterConfig()
-    inputs = normalise_2d(keypoints_2d, intrinsics, layout)
+    inputs = normalize_2d(keypoints_2d, intrinsics, layout)
     targets = np.asarray(poses_3d, dtype=np.float32).reshape(len(inputs), -1)
 
     def batch(index: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -190,7 +191,7 @@ def fit_lifter(
     trained lifter to fine-tune (e.g. pre-trained on adults); it is left unchanged.
     """
     config = config or LifterConfig()
-    own = normalise_2d(poses.keypoints_2d, poses.intrinsics, poses.layout)
+    own = normalize_2d(poses.keypoints_2d, poses.intrinsics, poses.layout)
     targets = np.asarray(poses.poses_3d, dtype=np.float32)
 
     def batch(index: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -198,7 +199,7 @@ def fit_lifter(
         new = rng.random(len(index)) < config.view_share
         if new.any():
             kp, K, rotated = random_views(targets[index[new]], poses, rng, config.rotate_share)
-            inputs[new] = normalise_2d(kp, K, poses.layout)
+            inputs[new] = normalize_2d(kp, K, poses.layout)
             out[new] = rotated
         return inputs, out.reshape(len(index), -1)
 

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from ..body.model import BodyModel
+from ..camera import project_with_intrinsics, sample_camera
 from ..io import atomic_path
 from ..keypoints import H36M17, SMPL24, Layout, convert, get_layout
 
@@ -35,7 +37,6 @@ __all__ = [
     "load_pose_set",
     "minirgbd_pose_set",
     "noisy_keypoints",
-    "project",
     "root_of",
     "root_relative",
     "sample_pose_set",
@@ -76,13 +77,6 @@ def body_joints_to_layout(joints: Any, layout: str | Layout) -> np.ndarray:
     if all(j in H36M17.joints for j in layout.joints):
         return h36m[..., H36M17.indices(layout.joints), :]
     raise ValueError(f"no conversion from body joints to layout {layout.name!r}")
-
-
-def project(points_cam: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
-    """Pixels ``(N, J, 2)`` of camera-frame points ``(N, J, 3)`` with ``(N, 3, 3)`` or ``(3, 3)`` K."""
-    K = np.broadcast_to(np.asarray(intrinsics, dtype=np.float64), (*points_cam.shape[:-2], 3, 3))
-    uvw = np.einsum("nij,nkj->nki", K, points_cam)
-    return uvw[..., :2] / uvw[..., 2:3]
 
 
 @dataclass
@@ -178,10 +172,9 @@ def _cameras(
     """Per body: (R, t, K) of a random camera framing its joints."""
     from dataclasses import replace
 
+    from ..body.poses import is_lying
     from ..data.minirgbd import MINIRGBD_INTRINSICS
-    from ..render.camera import sample_camera
     from ..render.presets import get_preset
-    from ..render.synth import is_lying
 
     if camera not in IMAGE_SIZES:
         raise ValueError(f"unknown camera kind {camera!r}; use one of {', '.join(IMAGE_SIZES)}")
@@ -201,7 +194,7 @@ def _cameras(
 
 
 def sample_pose_set(
-    body: Any,
+    body: BodyModel,
     population: str,
     count: int,
     seed: int = 0,
@@ -235,7 +228,7 @@ def sample_pose_set(
     R, t, K = _cameras(world, camera, rng, preset)
     cam = np.einsum("nij,nkj->nki", R, world) + t[:, None, :]
     points = body_joints_to_layout(cam, layout)
-    keypoints = project(points, K)
+    keypoints = project_with_intrinsics(points, K)
     poses, root = root_relative(points, layout)
     return PoseSet3D(
         poses,
@@ -277,7 +270,7 @@ def minirgbd_pose_set(
     h36m = convert(joints, "minirgbd25", H36M17, convention)
     points = h36m if layout.name == H36M17.name else h36m[..., H36M17.indices(layout.joints), :]
     K = np.broadcast_to(np.asarray(dataset.intrinsics, dtype=np.float64), (len(points), 3, 3))
-    keypoints = project(points, K)
+    keypoints = project_with_intrinsics(points, K)
     poses, root = root_relative(points, layout)
     return PoseSet3D(
         poses,

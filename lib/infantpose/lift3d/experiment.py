@@ -14,6 +14,7 @@ the sizes: ``default()`` fits a laptop CPU (width 256, a few hundred to a few th
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -21,8 +22,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..body.model import BodyModel
 from .augment import (
-    AugmentConfig,
+    GuidedAugmentConfig,
     augment_poses,
     mean_bone_length,
     mix_augmented,
@@ -35,12 +37,14 @@ from .keys import CheckedConfig
 from .lift import LiftConfig, initial_poses, lift
 from .metrics import evaluate_lift
 from .score import ScoreConfig
-from .train import ScorePrior, TrainConfig, finetune, train_prior
+from .train import PriorTrainConfig, ScorePrior, finetune, train_prior
 
 __all__ = [
     "METHODS",
+    "ConfigScore",
     "ExperimentData",
     "ExperimentProfile",
+    "LiftingRow",
     "compare_lift_configs",
     "infant_size_ratio",
     "make_datasets",
@@ -68,14 +72,16 @@ class ExperimentProfile(CheckedConfig):
     score: ScoreConfig = field(
         default_factory=lambda: ScoreConfig(width=256, blocks=2, embed_dim=128, dropout=0.1)
     )
-    adult_train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(steps=1500, batch_size=128, warmup=150)
+    adult_train: PriorTrainConfig = field(
+        default_factory=lambda: PriorTrainConfig(steps=1500, batch_size=128, warmup=150)
     )
-    infant_train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(steps=400, batch_size=128, warmup=50, ema_rate=0.99)
+    infant_train: PriorTrainConfig = field(
+        default_factory=lambda: PriorTrainConfig(
+            steps=400, batch_size=128, warmup=50, ema_rate=0.99
+        )
     )
     adapt_lr: float = 1e-4  # fine-tune and control branch start from a trained prior
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    augment: GuidedAugmentConfig = field(default_factory=GuidedAugmentConfig)
     augmented_poses: int = 500
     # The lifter from scratch (on adults, or on the infants alone) gets the adult prior's
     # steps; fine-tuned on the infants, the adapted priors' steps (lr chosen on validation).
@@ -102,9 +108,9 @@ class ExperimentProfile(CheckedConfig):
     # Nested configs that from_dict builds (with checked names) from mappings.
     _nested: ClassVar[dict[str, type]] = {
         "score": ScoreConfig,
-        "adult_train": TrainConfig,
-        "infant_train": TrainConfig,
-        "augment": AugmentConfig,
+        "adult_train": PriorTrainConfig,
+        "infant_train": PriorTrainConfig,
+        "augment": GuidedAugmentConfig,
         "lifter": LifterConfig,
         "lifter_adapt": LifterConfig,
         "lift": LiftConfig,
@@ -119,9 +125,9 @@ class ExperimentProfile(CheckedConfig):
         """Seconds: tiny sizes so that every code path runs."""
         values = dict(
             score=ScoreConfig(width=64, blocks=1, embed_dim=32, dropout=0.0, groups=8),
-            adult_train=TrainConfig(steps=30, batch_size=32, warmup=5),
-            infant_train=TrainConfig(steps=20, batch_size=32, warmup=5),
-            augment=AugmentConfig(steps=5),
+            adult_train=PriorTrainConfig(steps=30, batch_size=32, warmup=5),
+            infant_train=PriorTrainConfig(steps=20, batch_size=32, warmup=5),
+            augment=GuidedAugmentConfig(steps=5),
             augmented_poses=50,
             lifter=LifterConfig(width=32, steps=20, batch_size=32),
             lifter_adapt=LifterConfig(width=32, steps=10, batch_size=32),
@@ -140,8 +146,8 @@ class ExperimentProfile(CheckedConfig):
         """ZeDO-i's network and schedules (a GPU's worth of work)."""
         values = dict(
             score=ScoreConfig(width=1024, blocks=2, embed_dim=512, dropout=0.25),
-            adult_train=TrainConfig.paper(steps=20000),
-            infant_train=TrainConfig.paper(steps=4500),
+            adult_train=PriorTrainConfig.paper(steps=20000),
+            infant_train=PriorTrainConfig.paper(steps=4500),
             lifter=LifterConfig(width=1024, dropout=0.5, steps=20000),
             lifter_adapt=LifterConfig(width=1024, dropout=0.5, steps=4500, lr=3e-4),
             lift=LiftConfig.reference(size_to_prior=True),
@@ -162,7 +168,7 @@ class ExperimentData:
     validation: PoseSet3D | None = None
 
 
-def make_datasets(body: Any, profile: ExperimentProfile, seed: int = 0) -> ExperimentData:
+def make_datasets(body: BodyModel, profile: ExperimentProfile, seed: int = 0) -> ExperimentData:
     """Sample the four pose sets with disjoint seeds (no evaluation pose is a training pose)."""
     common = dict(layout=profile.layout, camera=profile.camera)
     return ExperimentData(
@@ -191,13 +197,51 @@ def infant_size_ratio(data: ExperimentData, profile: ExperimentProfile) -> float
     )
 
 
-def _adapt(config: TrainConfig, lr: float) -> TrainConfig:
+def _adapt(config: PriorTrainConfig, lr: float) -> PriorTrainConfig:
     return replace(config, lr=lr)
 
 
+_SCORES = ("mpjpe", "n_mpjpe", "pa_mpjpe", "bone_ratio")
+
+
 def _scores_row(scores: dict) -> dict:
-    keys = ("mpjpe", "n_mpjpe", "pa_mpjpe", "bone_ratio")
-    return {k: scores[k] for k in keys}
+    return {k: scores[k] for k in _SCORES}
+
+
+@dataclass
+class LiftingRow:
+    """One row of the chapter's table: ``method`` trained on ``size`` infant poses (0 for the
+    adult-only rows) with ``seed``; errors in millimetres on the set lifted."""
+
+    method: str
+    size: int
+    seed: int
+    mpjpe: float
+    n_mpjpe: float
+    pa_mpjpe: float
+    bone_ratio: float
+    train_seconds: float
+    lift_seconds: float
+    augmented_share: float = math.nan  # ``augmented`` only: generated share of its training set
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as plain JSON values (``augmented_share`` only where there is one)."""
+        row = asdict(self)
+        if math.isnan(self.augmented_share):
+            del row["augmented_share"]
+        return row
+
+
+@dataclass
+class ConfigScore:
+    """One prior lifting the validation set with one named :class:`LiftConfig`."""
+
+    prior: str
+    config: str
+    mpjpe: float
+    n_mpjpe: float
+    pa_mpjpe: float
+    bone_ratio: float
 
 
 def compare_lift_configs(
@@ -207,11 +251,10 @@ def compare_lift_configs(
     *,
     device: Any = "cpu",
     init_poses: Mapping[str, Any] | None = None,
-) -> list[dict]:
+) -> list[ConfigScore]:
     """Lift ``poses`` (the validation set) with every prior × setting; one row each.
 
-    Rows: prior, config, mpjpe, n_mpjpe, pa_mpjpe (mm), bone_ratio. ``init_poses`` by prior
-    name overrides the start poses (as for the infant-size adult start).
+    ``init_poses`` by prior name overrides the start poses (as for the infant-size adult start).
     """
     rows = []
     for prior_name, prior in priors.items():
@@ -221,7 +264,7 @@ def compare_lift_configs(
                 prior, poses.keypoints_2d, poses.intrinsics, config, device=device, init_poses=start
             )
             scores = evaluate_lift(result, poses.poses_3d)
-            rows.append({"prior": prior_name, "config": config_name, **_scores_row(scores)})
+            rows.append(ConfigScore(prior_name, config_name, **_scores_row(scores)))
     return rows
 
 
@@ -232,15 +275,12 @@ def run_lifting_experiment(
     methods: Sequence[str] = METHODS,
     device: Any = "cpu",
     keypoints_2d: np.ndarray | None = None,
-    progress: Callable[[dict], None] | None = None,
+    progress: Callable[[LiftingRow], None] | None = None,
     adult_priors: Mapping[int, ScorePrior] | None = None,
     on: str = "test",
-) -> tuple[list[dict], dict[str, Any]]:
-    """Train and evaluate every method × size × seed; returns ``(rows, models)``.
-
-    Each row: method, size (infant training poses; 0 for the adult-only rows), seed, mpjpe,
-    n_mpjpe, pa_mpjpe (mm), bone_ratio, train/lift seconds (and, for ``augmented``, the
-    augmented share of its training set). ``on``: ``"test"`` (report) or ``"validation"``
+) -> tuple[list[LiftingRow], dict[str, Any]]:
+    """Train and evaluate every method × size × seed; returns ``(rows, models)``, one
+    :class:`LiftingRow` per method × size × seed. ``on``: ``"test"`` (report) or ``"validation"``
     (choose). ``keypoints_2d`` replaces that set's ground-truth 2D (e.g. noisy or predicted
     keypoints). ``models`` keeps the last seed's models by name for figures; ``progress`` is
     called with each row as it is made. ``adult_priors`` (by seed) are adult priors already
@@ -256,12 +296,17 @@ def run_lifting_experiment(
     if target is None:
         raise ValueError("data has no validation set; make it with make_datasets")
     inputs = target.keypoints_2d if keypoints_2d is None else keypoints_2d
-    rows: list[dict] = []
+    rows: list[LiftingRow] = []
     models: dict[str, Any] = {}
     ratio = infant_size_ratio(data, profile) if "adult_scaled" in methods else None
 
     def evaluate(
-        method: str, size: int, seed: int, model: Any, train_seconds: float, **extra: Any
+        method: str,
+        size: int,
+        seed: int,
+        model: Any,
+        train_seconds: float,
+        augmented_share: float = math.nan,
     ) -> None:
         start = time.perf_counter()
         config = profile.lift
@@ -290,15 +335,15 @@ def run_lifting_experiment(
                 mean = result.mean_pose
                 mean[~result.valid] = np.nan
                 scores = evaluate_lift(mean, target.poses_3d, layout=target.layout)
-        row = {
-            "method": method,
-            "size": size,
-            "seed": seed,
+        row = LiftingRow(
+            method=method,
+            size=size,
+            seed=seed,
             **_scores_row(scores),
-            "train_seconds": train_seconds,
-            "lift_seconds": time.perf_counter() - start,
-            **extra,
-        }
+            train_seconds=train_seconds,
+            lift_seconds=time.perf_counter() - start,
+            augmented_share=augmented_share,
+        )
         rows.append(row)
         models[f"{method}/{size}"] = model
         if progress is not None:

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..camera import project_with_intrinsics
 from ..keypoints import get_layout
 from ..progress import progress_bar
 from .data import root_of
@@ -155,10 +156,10 @@ def initial_poses(poses: Any, count: int, seed: int = 0) -> np.ndarray:
     if count >= len(poses):
         return poses[:count].copy()
     if count == 1:
-        centres = flat.mean(0, keepdims=True)
+        centers = flat.mean(0, keepdims=True)
     else:
-        centres = KMeans(count, n_init=3, random_state=seed).fit(flat).cluster_centers_
-    nearest = ((flat[None] - centres[:, None]) ** 2).sum(-1).argmin(1)
+        centers = KMeans(count, n_init=3, random_state=seed).fit(flat).cluster_centers_
+    nearest = ((flat[None] - centers[:, None]) ** 2).sum(-1).argmin(1)
     return poses[nearest].copy()
 
 
@@ -221,12 +222,6 @@ def _quaternion_matrix(q: torch.Tensor) -> torch.Tensor:
         ],
         -1,
     ).view(*q.shape[:-1], 3, 3)
-
-
-def _project(points: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    z = points[..., 2:3].clamp(min=1e-6)
-    uv1 = points / z
-    return torch.einsum("bij,bkj->bki", K[:, :2], uv1)
 
 
 def solve_translation(
@@ -351,46 +346,38 @@ def lift(
     )
 
 
-def _lift_batch(
-    prior: ScorePrior,
-    points: np.ndarray,
-    visible: np.ndarray,
-    K_np: np.ndarray,
-    init: np.ndarray,
-    config: LiftConfig,
-    layout: str,
-    device: torch.device,
-    trajectory_every: int,
-    bone_length: float | None = None,
-    *,
-    bar: Any = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
-    dtype = torch.float32
-    batch, hyps, joints = len(points), len(init), init.shape[1]
-    n = batch * hyps
-    # Every problem is (pose b, hypothesis s), flattened as b * S + s.
-    uv = torch.as_tensor(points, dtype=dtype, device=device).repeat_interleave(hyps, 0)
-    mask = torch.as_tensor(visible, dtype=dtype, device=device).repeat_interleave(hyps, 0)
-    K = torch.as_tensor(np.array(K_np), dtype=dtype, device=device).repeat_interleave(hyps, 0)
-    X = torch.as_tensor(init, dtype=dtype, device=device).repeat(batch, 1, 1)
-    root = list(root_of(layout))
-    network = prior.network.to(device).eval()
-    sde = prior.sde
-
-    # Camera rays (z = 1) of every 2D point; missing points get a dummy ray and zero weight.
+def _rays(uv: torch.Tensor, K: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Camera rays of every 2D point, scaled to z = 1 and to unit length."""
     homogeneous = torch.cat([uv, torch.ones_like(uv[..., :1])], -1)
     rays = torch.einsum("bij,bkj->bki", torch.linalg.inv(K), homogeneous)
     rays = rays / rays[..., 2:3]
-    unit = rays / rays.norm(dim=-1, keepdim=True)
+    return rays, rays / rays.norm(dim=-1, keepdim=True)
 
-    # Root ray for T0: the 2D root (mean of root joints) if visible, else the visible centroid.
+
+def _start_translation(
+    rays: torch.Tensor, mask: torch.Tensor, root: list[int], depth: float
+) -> torch.Tensor:
+    """``T0`` at ``depth`` along the root ray: the 2D root (mean of the root joints) if
+    visible, else the visible centroid."""
     root_seen = mask[:, root].prod(1, keepdim=True)
     weight_sum = mask.sum(1, keepdim=True).clamp(min=1)
     centroid = (rays * mask[..., None]).sum(1) / weight_sum
     root_ray = root_seen * rays[:, root].mean(1) + (1 - root_seen) * centroid
-    T0 = config.ipo_depth * root_ray / root_ray.norm(dim=-1, keepdim=True)
+    return depth * root_ray / root_ray.norm(dim=-1, keepdim=True)
 
-    # --- IPO: rotation + depth scale, Adam on the L1 reprojection error.
+
+def _ipo(
+    X: torch.Tensor,
+    uv: torch.Tensor,
+    mask: torch.Tensor,
+    K: torch.Tensor,
+    T0: torch.Tensor,
+    config: LiftConfig,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """IPO: a rotation (about ``config.rot_axes``) and a depth scale of ``T0``, Adam on the L1
+    reprojection error of ``config.ipo_joints``. Returns ``(R, T)``."""
+    n, joints = X.shape[:2]
+    dtype, device = X.dtype, X.device
     ipo_mask = mask.clone()
     if config.ipo_joints is not None:
         keep = torch.zeros(joints, dtype=dtype, device=device)
@@ -412,58 +399,128 @@ def _lift_batch(
     for _ in range(config.ipo_steps):
         R = rotation()
         placed = X @ R.transpose(1, 2) + scale[:, None] * T0[:, None]
-        error = (_project(placed, K) - uv).abs().sum(-1) * ipo_mask
+        error = (project_with_intrinsics(placed, K, eps=1e-6) - uv).abs().sum(-1) * ipo_mask
         optimiser.zero_grad(set_to_none=True)
         error.sum().backward()
         optimiser.step()
         with torch.no_grad():
             scale.clamp_(low, high)
-
     with torch.no_grad():
-        R = rotation()
-        T = scale * T0
-        if config.init == "flat":
-            # ZeDO-i's infant start: the 2D rays at the root's depth, root-centred, rotated.
-            depth = T.norm(dim=-1, keepdim=True)[:, None]
-            flat = unit * depth * mask[..., None]
-            X = (flat - flat[:, root].mean(1, keepdim=True)) @ R.transpose(1, 2)
-        else:
-            X = X @ R.transpose(1, 2)
+        return rotation(), scale * T0
 
-        # --- OIL.
-        times = torch.linspace(config.t_start, config.t_end, config.oil_steps, dtype=dtype)
-        dt = config.ode_time / max(config.oil_steps, 1)
-        fixed = round(config.translation_from * config.oil_steps)
-        step_fn = sde.exponential_step if config.step_rule == "exponential" else sde.euler_step
-        if config.step_rule not in ("euler", "exponential"):
-            raise ValueError(
-                f"step_rule must be 'euler' or 'exponential', got {config.step_rule!r}"
-            )
-        snapshots = []
-        for i in range(config.oil_steps):
-            if i >= fixed:
-                T_new, ok = solve_translation(X, rays, mask)
-                T = torch.where(ok[:, None], T_new, T)
-            P = X + T[:, None]
-            along = (P * unit).sum(-1, keepdim=True) * unit
-            X = X + config.ray_step * (along - P) * mask[..., None]
-            offset = X[:, root].mean(1)
-            X = X - offset[:, None]
-            T = T + offset
-            t = times[i].to(device).expand(n)
-            eps = network(X, t)
-            X = step_fn(X, t, eps, dt, config.score_factor, config.drift)
-            X = X - X[:, root].mean(1, keepdim=True)
-            if trajectory_every and (i % trajectory_every == 0 or i == config.oil_steps - 1):
-                snapshots.append(X.view(batch, hyps, joints, 3).cpu().numpy().copy())
-            if bar is not None:
-                bar.update()
+
+def _start_pose(
+    X: torch.Tensor,
+    R: torch.Tensor,
+    T: torch.Tensor,
+    unit: torch.Tensor,
+    mask: torch.Tensor,
+    root: list[int],
+    config: LiftConfig,
+) -> torch.Tensor:
+    """The pose OIL starts from: the initial pose turned by IPO's ``R``, or (``init="flat"``,
+    ZeDO-i's infant start) the 2D rays at the root's depth, root-centred, rotated."""
+    if config.init == "flat":
+        depth = T.norm(dim=-1, keepdim=True)[:, None]
+        flat = unit * depth * mask[..., None]
+        return (flat - flat[:, root].mean(1, keepdim=True)) @ R.transpose(1, 2)
+    return X @ R.transpose(1, 2)
+
+
+def _oil(
+    prior: ScorePrior,
+    X: torch.Tensor,
+    T: torch.Tensor,
+    rays: torch.Tensor,
+    unit: torch.Tensor,
+    mask: torch.Tensor,
+    root: list[int],
+    config: LiftConfig,
+    *,
+    trajectory_every: int,
+    shape: tuple[int, int, int],
+    bar: Any = None,
+) -> tuple[torch.Tensor, torch.Tensor, list[np.ndarray]]:
+    """OIL: per step, the translation solved on the rays (after ``translation_from``), the
+    pose pulled towards its rays, re-centred on the root, and one reverse-SDE step of the
+    prior. Returns ``(X, T, snapshots)``, snapshots ``(batch, hyps, joints, 3)`` every
+    ``trajectory_every`` steps (``shape`` is ``(batch, hyps, joints)``)."""
+    n, dtype, device = len(X), X.dtype, X.device
+    network, sde = prior.network.to(device).eval(), prior.sde
+    times = torch.linspace(config.t_start, config.t_end, config.oil_steps, dtype=dtype)
+    dt = config.ode_time / max(config.oil_steps, 1)
+    fixed = round(config.translation_from * config.oil_steps)
+    step_fn = sde.exponential_step if config.step_rule == "exponential" else sde.euler_step
+    if config.step_rule not in ("euler", "exponential"):
+        raise ValueError(f"step_rule must be 'euler' or 'exponential', got {config.step_rule!r}")
+    snapshots = []
+    for i in range(config.oil_steps):
+        if i >= fixed:
+            T_new, ok = solve_translation(X, rays, mask)
+            T = torch.where(ok[:, None], T_new, T)
+        P = X + T[:, None]
+        along = (P * unit).sum(-1, keepdim=True) * unit
+        X = X + config.ray_step * (along - P) * mask[..., None]
+        offset = X[:, root].mean(1)
+        X = X - offset[:, None]
+        T = T + offset
+        t = times[i].to(device).expand(n)
+        eps = network(X, t)
+        X = step_fn(X, t, eps, dt, config.score_factor, config.drift)
+        X = X - X[:, root].mean(1, keepdim=True)
+        if trajectory_every and (i % trajectory_every == 0 or i == config.oil_steps - 1):
+            snapshots.append(X.view(*shape, 3).cpu().numpy().copy())
+        if bar is not None:
+            bar.update()
+    return X, T, snapshots
+
+
+def _rescale_bones(
+    X: torch.Tensor, T: torch.Tensor, layout: str, bone_length: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pose and translation scaled together so that the mean bone is ``bone_length``."""
+    bones = torch.as_tensor(get_layout(layout).bone_indices, device=X.device)
+    length = (X[:, bones[:, 0]] - X[:, bones[:, 1]]).norm(dim=-1).mean(1)
+    factor = bone_length / length.clamp(min=1e-6)
+    return X * factor[:, None, None], T * factor[:, None]
+
+
+def _lift_batch(
+    prior: ScorePrior,
+    points: np.ndarray,
+    visible: np.ndarray,
+    K_np: np.ndarray,
+    init: np.ndarray,
+    config: LiftConfig,
+    layout: str,
+    device: torch.device,
+    trajectory_every: int,
+    bone_length: float | None = None,
+    *,
+    bar: Any = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    dtype = torch.float32
+    batch, hyps, joints = len(points), len(init), init.shape[1]
+    # Every problem is (pose b, hypothesis s), flattened as b * S + s.
+    uv = torch.as_tensor(points, dtype=dtype, device=device).repeat_interleave(hyps, 0)
+    mask = torch.as_tensor(visible, dtype=dtype, device=device).repeat_interleave(hyps, 0)
+    K = torch.as_tensor(np.array(K_np), dtype=dtype, device=device).repeat_interleave(hyps, 0)
+    X = torch.as_tensor(init, dtype=dtype, device=device).repeat(batch, 1, 1)
+    root = list(root_of(layout))
+
+    # Missing points get a dummy ray and zero weight.
+    rays, unit = _rays(uv, K)
+    T0 = _start_translation(rays, mask, root, config.ipo_depth)
+    R, T = _ipo(X, uv, mask, K, T0, config)
+    with torch.no_grad():
+        X = _start_pose(X, R, T, unit, mask, root, config)
+        X, T, snapshots = _oil(
+            prior, X, T, rays, unit, mask, root, config,
+            trajectory_every=trajectory_every, shape=(batch, hyps, joints), bar=bar,
+        )  # fmt: skip
         if bone_length is not None:
-            bones = torch.as_tensor(get_layout(layout).bone_indices, device=device)
-            length = (X[:, bones[:, 0]] - X[:, bones[:, 1]]).norm(dim=-1).mean(1)
-            factor = bone_length / length.clamp(min=1e-6)
-            X, T = X * factor[:, None, None], T * factor[:, None]
-        reproj = (_project(X + T[:, None], K) - uv).norm(dim=-1)
+            X, T = _rescale_bones(X, T, layout, bone_length)
+        reproj = (project_with_intrinsics(X + T[:, None], K, eps=1e-6) - uv).norm(dim=-1)
         reproj = (reproj * mask).sum(1) / mask.sum(1).clamp(min=1)
     return (
         X.view(batch, hyps, joints, 3).double().cpu().numpy(),

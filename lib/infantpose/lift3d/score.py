@@ -13,6 +13,7 @@ how the control branch (:mod:`.control`) steers a frozen network.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from torch import nn
 from ..keypoints import get_layout
 from .keys import CheckedConfig
 
-__all__ = ["ScoreConfig", "ScoreNet", "timestep_embedding"]
+__all__ = ["ControlScoreNet", "ScoreConfig", "ScoreNet", "timestep_embedding"]
 
 
 @dataclass
@@ -131,3 +132,36 @@ class ScoreNet(nn.Module):
             h = h + h2
         eps = self.out(h).view(batch, -1, 3)
         return (eps, hidden) if return_hidden else eps
+
+
+# The control branch (:mod:`.control`): a frozen prior steered by a trainable copy of itself.
+class ControlScoreNet(nn.Module):
+    """``prior(x, t, injections=zero_layers(copy(x + domain(embedding), t)))``."""
+
+    def __init__(self, prior: ScoreNet):
+        super().__init__()
+        self.config = prior.config
+        self.prior = prior
+        self.copy = copy.deepcopy(prior)  # after the caller loaded the prior's weights
+        width, dim = prior.config.width, 3 * prior.config.num_joints
+        self.infant_embedding = nn.Parameter(torch.randn(dim))
+        self.domain = nn.Linear(dim, dim)
+        self.zero_layers = nn.ModuleList(
+            [nn.Linear(width, width) for _ in range(prior.num_injections)]
+        )
+        for layer in self.zero_layers:
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+        for p in self.prior.parameters():
+            p.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> ControlScoreNet:
+        super().train(mode)
+        self.prior.eval()  # frozen: no dropout in the prior's path
+        return self
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        offset = nn.functional.silu(self.domain(self.infant_embedding)).view(1, -1, 3)
+        _, hidden = self.copy(x + offset, t, return_hidden=True)
+        injections = [zero(h) for zero, h in zip(self.zero_layers, hidden, strict=True)]
+        return self.prior(x, t, injections=injections)

@@ -27,17 +27,17 @@ import torch
 from torch import nn
 
 from ..io import atomic_path
-from ..keypoints import get_layout
+from ..keypoints import get_layout, mirror_poses
 from ..progress import progress_bar
 from .keys import CheckedConfig
-from .score import ScoreConfig, ScoreNet
+from .score import ControlScoreNet, ScoreConfig, ScoreNet
 from .sde import SubVPSDE
 
 __all__ = [
     "FORMAT",
     "CheckpointError",
+    "PriorTrainConfig",
     "ScorePrior",
-    "TrainConfig",
     "load_prior",
     "random_rotations",
     "save_prior",
@@ -55,7 +55,7 @@ FORMAT = "infantpose.lift3d/2"
 
 
 @dataclass
-class TrainConfig(CheckedConfig):
+class PriorTrainConfig(CheckedConfig):
     """Denoising score matching; defaults are ZeDO's except sizes (``paper`` uses the reference).
 
     ``low_noise_share`` of each batch draws ``t ~ U(t_eps, low_noise_max)`` instead of the full
@@ -79,7 +79,7 @@ class TrainConfig(CheckedConfig):
     beta_max: float = 20.0
 
     @classmethod
-    def paper(cls, **overrides: Any) -> TrainConfig:
+    def paper(cls, **overrides: Any) -> PriorTrainConfig:
         """ZeDO-i's infant settings (batch 5000, warm-up 5000, EMA 0.9999)."""
         values = {"steps": 8000, "batch_size": 5000, "warmup": 5000, "ema_rate": 0.9999}
         return cls._preset("paper", values, overrides)
@@ -92,7 +92,7 @@ class ScorePrior:
     network: nn.Module
     raw: nn.Module
     config: ScoreConfig
-    train_config: TrainConfig
+    train_config: PriorTrainConfig
     kind: str = "score"  # "score" or "control"
     step: int = 0
     history: list[float] = field(default_factory=list)
@@ -142,14 +142,14 @@ def random_rotations(count: int, generator: torch.Generator, device: Any = None)
     return R.to(device)
 
 
-def _augment(x: torch.Tensor, flip: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def _augment(x: torch.Tensor, layout: str, generator: torch.Generator) -> torch.Tensor:
     """Mirror (swap sides, negate x) and rotate a random half of the batch."""
     half = torch.rand(x.shape[0], generator=generator).to(x.device) < 0.5
     if not half.any():
         return x
     chosen = x[half]
     mirror = torch.rand(chosen.shape[0], generator=generator).to(x.device) < 0.5
-    mirrored = chosen[:, flip] * torch.tensor([-1.0, 1.0, 1.0], device=x.device, dtype=x.dtype)
+    mirrored = mirror_poses(chosen, layout)
     chosen = torch.where(mirror[:, None, None], mirrored, chosen)
     R = random_rotations(chosen.shape[0], generator, x.device).to(x.dtype)
     x = x.clone()
@@ -173,7 +173,7 @@ def _as_poses(poses: Any, layout: str) -> torch.Tensor:
 def train_score_model(
     network: nn.Module,
     poses: Any,
-    config: TrainConfig,
+    config: PriorTrainConfig,
     score_config: ScoreConfig,
     *,
     labels: Any = None,
@@ -193,7 +193,6 @@ def train_score_model(
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     poses = _as_poses(poses, score_config.layout).to(device)
-    flip = torch.as_tensor(get_layout(score_config.layout).flip_permutation, device=device)
     label_tensor = None
     if labels is not None:
         label_tensor = torch.as_tensor(np.asarray(labels), dtype=torch.long, device=device)
@@ -219,7 +218,7 @@ def train_score_model(
         index = torch.randint(len(poses), (config.batch_size,), generator=generator).to(device)
         x0 = poses[index]
         if config.rotate:
-            x0 = _augment(x0, flip, generator)
+            x0 = _augment(x0, score_config.layout, generator)
         t = torch.rand(config.batch_size, generator=generator).to(device)
         top = torch.full_like(t, config.t_max)
         if config.low_noise_share > 0:
@@ -279,7 +278,7 @@ def _pose_sample(poses: torch.Tensor, seed: int, size: int = 1000) -> np.ndarray
 def train_prior(
     poses: Any,
     score_config: ScoreConfig | None = None,
-    config: TrainConfig | None = None,
+    config: PriorTrainConfig | None = None,
     *,
     seed: int = 0,
     labels: Any = None,
@@ -288,7 +287,7 @@ def train_prior(
 ) -> ScorePrior:
     """Train a prior from scratch on root-relative poses (N, J, 3) in ``score_config.layout``."""
     score_config = score_config or ScoreConfig()
-    config = config or TrainConfig()
+    config = config or PriorTrainConfig()
     torch.manual_seed(seed)
     return train_score_model(
         ScoreNet(score_config),
@@ -305,7 +304,7 @@ def train_prior(
 def finetune(
     prior: ScorePrior,
     poses: Any,
-    config: TrainConfig | None = None,
+    config: PriorTrainConfig | None = None,
     *,
     seed: int = 0,
     device: Any = "cpu",
@@ -318,7 +317,7 @@ def finetune(
     """
     if prior.kind != "score":
         raise ValueError(f"finetune takes a plain score prior, not a {prior.kind!r} one")
-    config = config or TrainConfig()
+    config = config or PriorTrainConfig()
     network = copy.deepcopy(prior.network)
     for p in network.parameters():
         p.requires_grad_(True)
@@ -412,10 +411,8 @@ def load_prior(
             "asked for; train or load a prior of that layout"
         )
     score_config = ScoreConfig.from_dict(state["score_config"], f"{path}: score_config")
-    train_config = TrainConfig.from_dict(state["train_config"], f"{path}: train_config")
+    train_config = PriorTrainConfig.from_dict(state["train_config"], f"{path}: train_config")
     if state["kind"] == "control":
-        from .control import ControlScoreNet
-
         make = lambda: ControlScoreNet(ScoreNet(score_config))  # noqa: E731
     else:
         make = lambda: ScoreNet(score_config)  # noqa: E731

@@ -24,11 +24,14 @@ from .checkpoints import (
     save_checkpoint,
 )
 from .config import PAPER_FROZEN, SELECTION, TrainConfig, cpu_config, recipe_config
-from .dataset import BalancedBatchSampler, ImageDecodeError, PoseDataset, TensorSamples, preload
+from .dataset import BalancedBatchSampler, PoseDataset, TensorSamples, preload
 from .domain import DomainClassifier, GradientReversal, domain_loss, grad_reverse
 from .evaluate import Evaluation, Predictions, evaluate, instance_oks, predict
 from .experiment import (
+    PAPER_AP_SOURCE,
+    RESULT_COLUMNS,
     TABLE_ROWS,
+    ExperimentResult,
     ExperimentSpec,
     FidipData,
     adult_fingerprint,
@@ -53,7 +56,9 @@ from .train import FitResult, fit, freeze_modules, set_train_mode, train_adult_m
 from .transforms import AugmentConfig, box_to_center_scale, get_affine_transform, transform_preds
 
 __all__ = [
+    "PAPER_AP_SOURCE",
     "PAPER_FROZEN",
+    "RESULT_COLUMNS",
     "SELECTION",
     "TABLE_ROWS",
     "AugmentConfig",
@@ -61,12 +66,12 @@ __all__ = [
     "CheckpointMismatchError",
     "DomainClassifier",
     "Evaluation",
+    "ExperimentResult",
     "ExperimentSpec",
     "FidipData",
     "FitResult",
     "GradientReversal",
     "HeatmapCodec",
-    "ImageDecodeError",
     "JointsMSELoss",
     "PoseDataset",
     "PoseResNet",

@@ -44,10 +44,10 @@ def _config(recipe: str, changes_file: str | None, **overrides):
 
 def _fit(args: argparse.Namespace) -> None:
     from ..data.coco import read_coco
+    from ..env import resolve_device, seed_everything
     from .checkpoints import load_model
     from .distributed import from_env
     from .model import PoseResNet
-    from .runtime import resolve_device, seed_everything
     from .train import fit
 
     config = _config(args.recipe, args.config, **({"device": args.device} if args.device else {}))
@@ -79,9 +79,9 @@ def _fit(args: argparse.Namespace) -> None:
 
 def _adult(args: argparse.Namespace) -> None:
     from .. import config as project
+    from ..env import resolve_device
     from .distributed import from_env
     from .experiment import book_adult_model
-    from .runtime import resolve_device
 
     profile = project.load_profile(args.profile)
     p = profile.parameters_for("03-fidip-training")

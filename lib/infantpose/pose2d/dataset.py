@@ -16,14 +16,13 @@ Decisions:
 * Annotations without any labelled keypoint are skipped (the reference drops them) and listed in
   :attr:`PoseDataset.skipped`, or rejected with ``on_unlabelled="error"``. Boxes partly outside
   the image are clipped; boxes fully outside raise an error naming file and annotation (or are
-  skipped with ``on_bad_box="skip"``). An image that does not decode raises :class:`ImageDecodeError`.
+  skipped with ``on_bad_box="skip"``). An image that does not decode raises :class:`~infantpose.images.ImageReadError`.
 * :func:`preload` turns a dataset into stacked tensors (one augmentation draw): the benchmark's
   "no data pipeline" reference and a fast path for repeated evaluation.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -32,8 +31,8 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from ..data.coco import CocoKeypoints
-from ..images import ImageReadError, read_image
-from ..keypoints import COCO17
+from ..images import read_image
+from ..keypoints import COCO17, hflip_keypoints
 from .heatmaps import gaussian_targets
 from .transforms import (
     Augmentation,
@@ -42,7 +41,6 @@ from .transforms import (
     box_to_center_scale,
     clip_box,
     crop_image,
-    flip_joints,
     get_affine_transform,
     sample_augmentation,
 )
@@ -56,7 +54,6 @@ __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "BalancedBatchSampler",
-    "ImageDecodeError",
     "PoseDataset",
     "TensorSamples",
     "preload",
@@ -64,18 +61,6 @@ __all__ = [
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
-
-
-class ImageDecodeError(OSError):
-    """An image of the data set is missing or cannot be decoded."""
-
-
-def _read_bgr(path: os.PathLike | str) -> np.ndarray:
-    # The package's one image reader: a truncated file is an error, never grey rows.
-    try:
-        return read_image(path, mode="BGR")
-    except ImageReadError as error:
-        raise ImageDecodeError(str(error)) from None
 
 
 class PoseDataset(Dataset):
@@ -186,7 +171,7 @@ class PoseDataset(Dataset):
         key = id(image)
         if key in self._cache:
             return self._cache[key]
-        pixels = _read_bgr(self.coco.image_path(image))
+        pixels = read_image(self.coco.image_path(image), mode="BGR")  # never grey rows
         if self.cache_images:
             self._cache[key] = pixels
         return pixels
@@ -205,7 +190,7 @@ class PoseDataset(Dataset):
         aug = self.augmentation(index)
         width = pixels.shape[1]
         if aug.flip:
-            joints = flip_joints(joints, width, self.flip_pairs)
+            joints = hflip_keypoints(joints, width, self.flip_pairs)
             center[0] = width - center[0] - 1
         scale = scale * aug.scale
         matrix = get_affine_transform(center, scale, aug.rotation, self.input_size)

@@ -21,11 +21,12 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ..data.coco import CocoKeypoints
+from ..env import resolve_device
 from ..keypoints import COCO17
 from ..metrics import KeypointAP, keypoint_ap, oks
 from .dataset import PoseDataset, TensorSamples
 from .heatmaps import HeatmapCodec, final_predictions, flip_test_average
-from .runtime import autocast_context, resolve_device
+from .runtime import autocast_context
 
 __all__ = ["Evaluation", "Predictions", "eval_dataset", "evaluate", "instance_oks", "predict"]
 

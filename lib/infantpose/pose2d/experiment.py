@@ -23,15 +23,21 @@ import numpy as np
 import torch
 
 from ..data.coco import CocoKeypoints
+from ..env import resolve_device, seed_everything
+from ..synthesis.adults import adult_pretraining_set, adult_set
+from ..synthesis.cache import code_fingerprint
 from .config import PAPER_FROZEN, TrainConfig, cpu_config
-from .evaluate import evaluate
+from .evaluate import Evaluation, evaluate
 from .model import PoseResNet
 from .prestage import pretrain_classifier
-from .runtime import resolve_device, resolve_precision, seed_everything
+from .runtime import resolve_precision
 from .train import fit, resumable_changes, train_adult_model
 
 __all__ = [
+    "PAPER_AP_SOURCE",
+    "RESULT_COLUMNS",
     "TABLE_ROWS",
+    "ExperimentResult",
     "ExperimentSpec",
     "FidipData",
     "adult_fingerprint",
@@ -57,6 +63,8 @@ class ExperimentSpec:
     pre_stage: bool = False
     frozen: tuple[str, ...] = PAPER_FROZEN
     description: str = ""
+    #: The paper's AP for this row (:data:`PAPER_AP_SOURCE`); None where it has no counterpart.
+    paper_ap: float | None = None
 
     def __post_init__(self) -> None:
         if self.train_data not in _TRAIN_DATA:
@@ -71,13 +79,23 @@ class ExperimentSpec:
 
 _LAYER4_ONLY = (*PAPER_FROZEN, "layer3")
 
-#: The rows of the paper's Table 1 (first three) and Table 2 analogues.
+#: Where :attr:`ExperimentSpec.paper_ap` comes from.
+PAPER_AP_SOURCE = (
+    "FiDIP v1 (Huang et al. 2021), Tables 1 and 2: AP on SyRIP Test100, COCO-trained ResNet-50"
+)
+
+#: The rows of the paper's Table 1 (first three) and Table 2 analogues, with the paper's AP.
 TABLE_ROWS: dict[str, ExperimentSpec] = {
     spec.name: spec
     for spec in (
-        ExperimentSpec("adult-only", "none", description="the adult model, no infant training"),
         ExperimentSpec(
-            "fine-tuned", "real+synthetic", description="fine-tuned on real+synthetic, no DA"
+            "adult-only", "none", description="the adult model, no infant training", paper_ap=82.4
+        ),
+        ExperimentSpec(
+            "fine-tuned",
+            "real+synthetic",
+            description="fine-tuned on real+synthetic, no DA",
+            paper_ap=91.8,
         ),
         ExperimentSpec(
             "FiDIP",
@@ -85,10 +103,14 @@ TABLE_ROWS: dict[str, ExperimentSpec] = {
             True,
             True,
             description="DA with pre-stage (the paper's method)",
+            paper_ap=92.2,
         ),
         ExperimentSpec("real only", "real", description="fine-tuned on the real infants only"),
         ExperimentSpec(
-            "synthetic only", "synthetic", description="fine-tuned on the synthetic infants only"
+            "synthetic only",
+            "synthetic",
+            description="fine-tuned on the synthetic infants only",
+            paper_ap=86.3,
         ),
         ExperimentSpec(
             "DA, no pre-stage",
@@ -96,6 +118,7 @@ TABLE_ROWS: dict[str, ExperimentSpec] = {
             True,
             False,
             description="DA, classifier starts untrained",
+            paper_ap=91.3,
         ),
         ExperimentSpec(
             "FiDIP, layer4 only",
@@ -104,6 +127,7 @@ TABLE_ROWS: dict[str, ExperimentSpec] = {
             True,
             _LAYER4_ONLY,
             "DA with layer3 frozen too",
+            paper_ap=90.8,
         ),
         ExperimentSpec(
             "fine-tuned, layer4 only",
@@ -112,6 +136,7 @@ TABLE_ROWS: dict[str, ExperimentSpec] = {
             False,
             _LAYER4_ONLY,
             "no DA, layer3 frozen too",
+            paper_ap=90.8,
         ),
     )
 }
@@ -171,6 +196,40 @@ def _select(train: CocoKeypoints, which: str) -> CocoKeypoints:
     return train
 
 
+#: The scalar fields of an :class:`ExperimentResult`, the columns of chapter 03's results table.
+RESULT_COLUMNS = (
+    "name", "seed", "ap", "ap50", "ap75", "mean_oks", "val_ap", "val_mean_oks", "best_epoch",
+    "seconds",
+)  # fmt: skip
+
+
+@dataclass
+class ExperimentResult:
+    """One table row trained with one seed: test scores (fractions), the chosen epoch's
+    validation scores, the training histories, the model and its test predictions."""
+
+    name: str
+    seed: int
+    ap: float  # test COCO AP
+    ap50: float
+    ap75: float
+    mean_oks: float  # mean per-instance OKS on the test split (it ranks models whose AP is ~0)
+    val_ap: float  # of the chosen epoch
+    val_mean_oks: float
+    best_epoch: int  # -1 when nothing was trained
+    history: list[dict[str, float]]
+    pre_history: list[dict[str, float]]
+    model: PoseResNet
+    evaluation: Evaluation  # test predictions, with pooled features
+    config: dict[str, Any]
+    spec: dict[str, Any]
+    seconds: float
+
+    def table_row(self, *columns: str) -> dict[str, Any]:
+        """The scalar fields as one row of a results table (default: :data:`RESULT_COLUMNS`)."""
+        return {column: getattr(self, column) for column in columns or RESULT_COLUMNS}
+
+
 def run_experiment(
     spec: ExperimentSpec | str,
     data: FidipData,
@@ -181,7 +240,7 @@ def run_experiment(
     checkpoint_dir: str | None = None,
     features: bool = True,
     train_fraction: float = 1.0,
-) -> dict[str, Any]:
+) -> ExperimentResult:
     """Train one table row with ``seed`` and evaluate it on ``data.test``.
 
     ``train_fraction`` < 1 trains on that share of the training images left after the
@@ -190,11 +249,7 @@ def run_experiment(
 
     ``adult_model`` (a model or its state dict) is the starting point; when None it is trained
     here on ``data.adult_synthetic`` with ``config`` (all layers) — pass it to share it between
-    rows. Returns ``ap``/``ap50``/``ap75`` (test, fractions), ``mean_oks`` (the mean of the
-    per-instance OKS that AP thresholds; it still ranks models whose AP is near zero),
-    ``val_ap``/``val_mean_oks`` (of the chosen epoch), ``best_epoch``,
-    ``history``, ``pre_history``, ``model``, ``evaluation`` (predictions with pooled features),
-    ``config``, ``spec``, ``seconds``.
+    rows. Returns an :class:`ExperimentResult`.
     """
     tic = time.perf_counter()
     spec = TABLE_ROWS[spec] if isinstance(spec, str) else spec
@@ -238,24 +293,24 @@ def run_experiment(
         f"row {spec.name!r}, seed {seed}: test AP {test.ap.ap:.3f}, validation AP {val_ap:.3f}, "
         f"epoch {best_epoch + 1}, {time.perf_counter() - tic:.0f} s"
     )
-    return {
-        "name": spec.name,
-        "seed": seed,
-        "ap": test.ap.ap,
-        "ap50": test.ap.ap50,
-        "ap75": test.ap.ap75,
-        "mean_oks": test.mean_oks,
-        "val_ap": val_ap,
-        "val_mean_oks": val_oks,
-        "best_epoch": best_epoch,
-        "history": history,
-        "pre_history": pre_history,
-        "model": model,
-        "evaluation": test,
-        "config": config.to_dict(),
-        "spec": asdict(spec),
-        "seconds": time.perf_counter() - tic,
-    }
+    return ExperimentResult(
+        name=spec.name,
+        seed=seed,
+        ap=test.ap.ap,
+        ap50=test.ap.ap50,
+        ap75=test.ap.ap75,
+        mean_oks=test.mean_oks,
+        val_ap=val_ap,
+        val_mean_oks=val_oks,
+        best_epoch=best_epoch,
+        history=history,
+        pre_history=pre_history,
+        model=model,
+        evaluation=test,
+        config=config.to_dict(),
+        spec=asdict(spec),
+        seconds=time.perf_counter() - tic,
+    )
 
 
 #: Fields that do not change how the adult model trains (it never uses the domain classifier
@@ -266,11 +321,12 @@ _NOT_ADULT_TRAINING = (
     "pre_batch_size", "classifier_hidden", "classifier_lr", "frozen", "balanced_batches",
 )  # fmt: skip
 
-#: The modules whose code decides the adult model's weights: a change to any of them is a new
-#: model (the README promises that code changes remake what they made).
+#: The modules whose code decides the adult model's weights (paths in the package): a change to
+#: any of them is a new model (the README promises that code changes remake what they made).
 _TRAINING_CODE = (
-    "config.py", "dataset.py", "distributed.py", "evaluate.py", "heatmaps.py", "loss.py",
-    "model.py", "runtime.py", "train.py", "transforms.py",
+    "env.py", "pose2d/config.py", "pose2d/dataset.py", "pose2d/distributed.py",
+    "pose2d/evaluate.py", "pose2d/heatmaps.py", "pose2d/loss.py", "pose2d/model.py",
+    "pose2d/runtime.py", "pose2d/train.py", "pose2d/transforms.py",
 )  # fmt: skip
 
 
@@ -279,14 +335,9 @@ def _not_in_fingerprint(config: TrainConfig) -> set[str]:
 
 
 def training_code_digest() -> str:
-    """A hash of the source of the modules that train a pose model (:data:`_TRAINING_CODE`)."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for name in _TRAINING_CODE:
-        digest.update(name.encode())
-        digest.update((Path(__file__).parent / name).read_bytes())
-    return digest.hexdigest()[:12]
+    """A hash of the source of the modules that train a pose model (:data:`_TRAINING_CODE`),
+    by the package's one fingerprint rule (:func:`~infantpose.synthesis.cache.code_fingerprint`)."""
+    return code_fingerprint(_TRAINING_CODE, length=12)
 
 
 def adult_fingerprint(
@@ -352,7 +403,7 @@ def book_adult_model(
     context: Any = None,
 ) -> tuple[PoseResNet, Any]:
     """The book's adult starting model: trained on ``pretrain_adults`` adults of
-    ``pretrain_set`` (:data:`~infantpose.data.synthetic.ADULT_PRETRAINING_SETS`: ``surreal``,
+    ``pretrain_set`` (:data:`~infantpose.synthesis.adults.ADULT_PRETRAINING_SETS`: ``surreal``,
     upright SURREAL-like people, or ``coco-like``, half of them on the floor or with the photo
     look) rendered with ``config.seed + 1`` on, its epoch chosen on chapter 02's
     ``validation_adults`` SURREAL-like adults (rendered with ``config.seed``, so no image is in
@@ -361,7 +412,6 @@ def book_adult_model(
     ``python -m infantpose.pose2d adult`` all call this, so they share one model. Under
     ``torchrun`` (``context``) rank 0 makes the data sets while the others wait."""
     from ..config import data_root
-    from ..data.synthetic import adult_pretraining_set, adult_set
 
     def sets():
         return (

@@ -15,12 +15,13 @@ import torch
 from torch.utils.data import ConcatDataset, Dataset
 
 from ..data.coco import CocoKeypoints
+from ..env import resolve_device
 from ..progress import progress_bar
 from .config import TrainConfig
 from .dataset import PoseDataset
 from .domain import DomainClassifier, domain_loss
 from .model import PoseResNet
-from .runtime import autocast_context, resolve_device
+from .runtime import autocast_context
 from .train import _batches, _optimizer, build_classifier, train_dataset
 
 __all__ = ["pretrain_classifier"]

@@ -1,31 +1,21 @@
-"""Device, precision and seeding helpers shared by training and evaluation."""
+"""Precision helpers shared by training and evaluation (bf16/fp16 autocast where it pays).
+
+Devices and seeds have one home for the whole package: :mod:`infantpose.env`.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import random
 
 import torch
 
 __all__ = [
     "autocast_context",
     "cpu_has_native_bf16",
-    "resolve_device",
     "resolve_precision",
-    "seed_everything",
 ]
 
 _AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``"cpu"``, ``"cuda"`` (``"auto"``/None: cuda when available); cuda without a GPU is an error."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device='cuda' but torch sees no GPU; set device='cpu' in the config")
-    return device
 
 
 def cpu_has_native_bf16() -> bool:
@@ -66,9 +56,3 @@ def autocast_context(device: torch.device, precision: str | None):
     if device.type != "cuda" and precision == "fp16":
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=_AUTOCAST_DTYPES[precision])
-
-
-def seed_everything(seed: int) -> None:
-    """Seed python and torch (CPU and CUDA)."""
-    random.seed(seed)
-    torch.manual_seed(seed)

@@ -55,6 +55,7 @@ import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from ..data.coco import CocoKeypoints
+from ..env import resolve_device, seed_everything
 from ..progress import progress_bar
 from .checkpoints import load_checkpoint, save_checkpoint
 from .config import PAPER_FROZEN, SELECTION, TrainConfig, cpu_config
@@ -64,7 +65,7 @@ from .domain import DomainClassifier, domain_loss, grad_reverse
 from .evaluate import eval_dataset, evaluate
 from .loss import joints_mse
 from .model import PoseResNet
-from .runtime import autocast_context, resolve_device, seed_everything
+from .runtime import autocast_context
 
 __all__ = [
     "PAPER_FROZEN",
@@ -307,28 +308,46 @@ def _selection_key(val_ap: float, val_oks: float, epoch: int) -> tuple[float, fl
     return (ap, oks, epoch)
 
 
-def fit(
-    model: PoseResNet,
-    train_set: CocoKeypoints | PoseDataset | TensorSamples,
-    config: TrainConfig,
-    *,
-    val_set: CocoKeypoints | None = None,
-    classifier: DomainClassifier | None = None,
-    checkpoint_dir: str | Path | None = None,
-    resume: bool = True,
-    on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
-) -> FitResult:
-    """Train ``model`` on ``train_set`` (stages I/II when ``config.domain_adaptation``).
+@dataclass
+class _Training:
+    """What one :func:`fit` run trains with: the model (and its DDP wrapper), the domain
+    classifier, their optimisers, the schedule and the fp16 scaler."""
 
-    ``classifier`` is the (pre-trained) domain classifier; a fresh one is built when domain
-    adaptation is on and none is given. After the call ``model`` holds the epoch chosen by
-    :data:`~infantpose.pose2d.config.SELECTION` on ``val_set`` (or the last epoch without one)
-    and ``model.codec`` is ``config.codec``. ``on_epoch_end(epoch, record)`` may raise to stop
-    the run (the checkpoint of that epoch is already written). Under ``torchrun`` every process
-    calls this with the same arguments (:mod:`.distributed`).
-    """
-    device = resolve_device(config.device)
-    context = from_env(device, config.batch_size)
+    model: PoseResNet
+    classifier: DomainClassifier | None
+    optimizer: torch.optim.Optimizer
+    classifier_optimizer: torch.optim.Optimizer | None
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    steps_per_epoch: int
+    trained: torch.nn.Module | None = None  # the model, wrapped for DDP under torchrun
+
+    def state(self) -> dict[str, Any]:
+        """The optimiser side of a ``last.pt`` checkpoint."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "classifier": None if self.classifier is None else self.classifier.state_dict(),
+            "classifier_optimizer": None
+            if self.classifier_optimizer is None
+            else self.classifier_optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+        }
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.classifier is not None:
+            self.classifier.load_state_dict(state["classifier"])
+            self.classifier_optimizer.load_state_dict(state["classifier_optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        if state.get("scheduler") is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+
+
+def _prepare_model(model: PoseResNet, config: TrainConfig, device: torch.device) -> None:
+    """On the device, in the config's memory format, frozen as asked, with its codec."""
     model.to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -336,7 +355,16 @@ def fit(
         p.requires_grad_(True)
     freeze_modules(model, config.frozen)
     model.codec = config.codec
-    data = train_dataset(train_set, config) if isinstance(train_set, CocoKeypoints) else train_set
+
+
+def _training(
+    model: PoseResNet,
+    data: Dataset,
+    config: TrainConfig,
+    classifier: DomainClassifier | None,
+    device: torch.device,
+) -> _Training:
+    """The domain classifier (stages I/II only), the optimisers, the schedule and the scaler."""
     if config.domain_adaptation:
         domains = _domains(data)
         if (domains < 0).any():
@@ -366,6 +394,127 @@ def fit(
     scaler = torch.amp.GradScaler(
         device.type, enabled=config.precision == "fp16" and device.type == "cuda"
     )
+    return _Training(
+        model, classifier, optimizer, classifier_optimizer, scheduler, scaler, steps_per_epoch
+    )
+
+
+def _resume(
+    last: Path, run: _Training, config: TrainConfig, device: torch.device
+) -> tuple[list[dict[str, float]], dict[str, Any], int]:
+    """``(history, best, start_epoch)`` of the run saved in ``last``, its state loaded."""
+    state = load_checkpoint(last, map_location=device)
+    _check_resumable(state["config"], config, last)
+    run.load(state)
+    history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
+    best.setdefault("oks", -math.inf)
+    if start_epoch > config.epochs:
+        raise ValueError(
+            f"{last} holds {start_epoch} epochs, more than the {config.epochs} asked for: ask "
+            "for at least as many, use another checkpoint_dir, or pass resume=False"
+        )
+    _set_rng_state(state["rng"])
+    return history, best, start_epoch
+
+
+def _train_epoch(
+    run: _Training,
+    data: Dataset,
+    config: TrainConfig,
+    epoch: int,
+    context: DistContext,
+    show: bool,
+) -> dict[str, float]:
+    """One pass over the training set; the mean of each loss over the epoch's steps."""
+    run.trained.train()  # the DDP wrapper has a flag of its own
+    set_train_mode(run.model, config.frozen)
+    if run.classifier is not None:
+        run.classifier.train()
+    sums: dict[str, float] = {}
+    steps = 0
+    steps_bar = progress_bar(
+        _batches(
+            data, config, epoch, config.batch_size, balanced=config.balanced_batches,
+            context=context,
+        ),
+        total=run.steps_per_epoch,
+        desc=f"epoch {epoch + 1}/{config.epochs}",
+        unit="step",
+        enabled=show,
+        leave=False,
+    )  # fmt: skip
+    for batch in steps_bar:
+        out = train_step(
+            run.trained,
+            batch,
+            run.optimizer,
+            config,
+            classifier=run.classifier,
+            classifier_optimizer=run.classifier_optimizer,
+            scaler=run.scaler,
+            context=context,
+        )
+        run.scheduler.step()
+        for k, v in out.items():
+            sums[k] = sums.get(k, 0.0) + v
+        steps += 1
+        steps_bar.set_postfix(loss=f"{out['loss_pose']:.3g}", refresh=False)
+    steps_bar.close()
+    return {k: v / max(steps, 1) for k, v in sums.items()}
+
+
+def _save_epoch(
+    last: Path,
+    run: _Training,
+    config: TrainConfig,
+    epoch: int,
+    history: list[dict[str, float]],
+    best: dict[str, Any],
+) -> None:
+    """``last.pt`` (everything a resumed run needs) and, when this epoch is the best, ``best.pt``."""
+    payload = {
+        "kind": "pose2d.fit",
+        "config": config.to_dict(),
+        "epoch": epoch,
+        **run.state(),
+        "history": history,
+        "best": best,
+        "rng": _rng_state(),
+    }
+    if best["epoch"] == epoch:
+        save_checkpoint(
+            last.parent / "best.pt",
+            {"kind": "pose2d.model", "config": config.to_dict(), "epoch": epoch,
+             "model": best["model"]},
+        )  # fmt: skip
+    save_checkpoint(last, payload)
+
+
+def fit(
+    model: PoseResNet,
+    train_set: CocoKeypoints | PoseDataset | TensorSamples,
+    config: TrainConfig,
+    *,
+    val_set: CocoKeypoints | None = None,
+    classifier: DomainClassifier | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = True,
+    on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+) -> FitResult:
+    """Train ``model`` on ``train_set`` (stages I/II when ``config.domain_adaptation``).
+
+    ``classifier`` is the (pre-trained) domain classifier; a fresh one is built when domain
+    adaptation is on and none is given. After the call ``model`` holds the epoch chosen by
+    :data:`~infantpose.pose2d.config.SELECTION` on ``val_set`` (or the last epoch without one)
+    and ``model.codec`` is ``config.codec``. ``on_epoch_end(epoch, record)`` may raise to stop
+    the run (the checkpoint of that epoch is already written). Under ``torchrun`` every process
+    calls this with the same arguments (:mod:`.distributed`).
+    """
+    device = resolve_device(config.device)
+    context = from_env(device, config.batch_size)
+    _prepare_model(model, config, device)
+    data = train_dataset(train_set, config) if isinstance(train_set, CocoKeypoints) else train_set
+    run = _training(model, data, config, classifier, device)
     val_data = None
     if val_set is not None and context.is_main:
         val_data = preload(eval_dataset(model, val_set, cache_images=True))  # cropped once
@@ -375,28 +524,11 @@ def fit(
     start_epoch = 0
     last = Path(checkpoint_dir) / "last.pt" if checkpoint_dir is not None else None
     if last is not None and resume and last.exists():
-        state = load_checkpoint(last, map_location=device)
-        _check_resumable(state["config"], config, last)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if classifier is not None:
-            classifier.load_state_dict(state["classifier"])
-            classifier_optimizer.load_state_dict(state["classifier_optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        if state.get("scheduler") is not None:
-            scheduler.load_state_dict(state["scheduler"])
-        history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
-        best.setdefault("oks", -math.inf)
-        if start_epoch > config.epochs:
-            raise ValueError(
-                f"{last} holds {start_epoch} epochs, more than the {config.epochs} asked for: ask "
-                "for at least as many, use another checkpoint_dir, or pass resume=False"
-            )
-        _set_rng_state(state["rng"])
+        history, best, start_epoch = _resume(last, run, config, device)
 
-    trained = model
+    run.trained = model
     if context.active:
-        trained = torch.nn.parallel.DistributedDataParallel(
+        run.trained = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[context.local_rank] if device.type == "cuda" else None
         )
     show = config.log and context.is_main
@@ -405,46 +537,8 @@ def fit(
     )
     for epoch in range(start_epoch, config.epochs):
         tic = time.perf_counter()
-        trained.train()  # the DDP wrapper has a flag of its own
-        set_train_mode(model, config.frozen)
-        if classifier is not None:
-            classifier.train()
-        sums: dict[str, float] = {}
-        steps = 0
-        steps_bar = progress_bar(
-            _batches(
-                data,
-                config,
-                epoch,
-                config.batch_size,
-                balanced=config.balanced_batches,
-                context=context,
-            ),
-            total=steps_per_epoch,
-            desc=f"epoch {epoch + 1}/{config.epochs}",
-            unit="step",
-            enabled=show,
-            leave=False,
-        )
-        for batch in steps_bar:
-            out = train_step(
-                trained,
-                batch,
-                optimizer,
-                config,
-                classifier=classifier,
-                classifier_optimizer=classifier_optimizer,
-                scaler=scaler,
-                context=context,
-            )
-            scheduler.step()
-            for k, v in out.items():
-                sums[k] = sums.get(k, 0.0) + v
-            steps += 1
-            steps_bar.set_postfix(loss=f"{out['loss_pose']:.3g}", refresh=False)
-        steps_bar.close()
-        record = {"epoch": epoch, **{k: v / max(steps, 1) for k, v in sums.items()}}
-        record["lr"] = optimizer.param_groups[0]["lr"]
+        record = {"epoch": epoch, **_train_epoch(run, data, config, epoch, context, show)}
+        record["lr"] = run.optimizer.param_groups[0]["lr"]
         broadcast_buffers(model, context)
         if val_set is not None:
             scores = [math.nan, math.nan]
@@ -483,33 +577,7 @@ def fit(
                 + "  ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch")
             )
         if last is not None and context.is_main:
-            payload = {
-                "kind": "pose2d.fit",
-                "config": config.to_dict(),
-                "epoch": epoch,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "classifier": None if classifier is None else classifier.state_dict(),
-                "classifier_optimizer": None
-                if classifier_optimizer is None
-                else classifier_optimizer.state_dict(),
-                "scaler": scaler.state_dict(),
-                "history": history,
-                "best": best,
-                "rng": _rng_state(),
-            }
-            if best["epoch"] == epoch:
-                save_checkpoint(
-                    last.parent / "best.pt",
-                    {
-                        "kind": "pose2d.model",
-                        "config": config.to_dict(),
-                        "epoch": epoch,
-                        "model": best["model"],
-                    },
-                )
-            save_checkpoint(last, payload)
+            _save_epoch(last, run, config, epoch, history, best)
         context.barrier()  # no rank reads a checkpoint before rank 0 has written it
         if on_epoch_end is not None:
             on_epoch_end(epoch, record)
@@ -521,7 +589,7 @@ def fit(
         history,
         int(best["epoch"]),
         float(best["ap"]) if validated else math.nan,
-        classifier,
+        run.classifier,
         best_oks=float(best["oks"]) if validated else math.nan,
     )
 

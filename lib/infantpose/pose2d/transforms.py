@@ -41,7 +41,6 @@ __all__ = [
     "box_to_center_scale",
     "clip_box",
     "crop_image",
-    "flip_joints",
     "get_affine_transform",
     "sample_augmentation",
     "transform_preds",
@@ -224,17 +223,6 @@ def transform_preds(
 ) -> np.ndarray:
     """Map ``(K, 2)`` coordinates on an ``output_size`` map (crop or heatmap) back to the image."""
     return affine_points(coords, get_affine_transform(center, scale, 0.0, output_size, inv=True))
-
-
-def flip_joints(
-    joints: np.ndarray, width: float, flip_pairs: Sequence[tuple[int, int]]
-) -> np.ndarray:
-    """Mirror ``(K, ≥2)`` joints in an image ``width`` px wide: ``x → width − 1 − x``, pairs swapped."""
-    out = np.array(joints, dtype=np.float64, copy=True)
-    out[:, 0] = width - 1 - out[:, 0]
-    for a, b in flip_pairs:
-        out[[a, b]] = out[[b, a]]
-    return out
 
 
 @dataclass

@@ -1,22 +1,23 @@
-"""Render bodies into labelled images and COCO datasets (FiDIP's synthetic infants, done better).
+"""Render bodies into labelled images: pixels, masks, depth and depth-tested keypoints.
 
 >>> from infantpose.body import load_body_model, BodyPose          # doctest: +SKIP
->>> from infantpose.render import render_dataset
->>> coco = render_dataset(load_body_model(), poses, "data/synthetic", preset="synthetic")
+>>> from infantpose.render import render_poses
+>>> samples = render_poses(load_body_model(), poses, preset="synthetic")
 
-Modules, one job each:
+The renderer knows no file format: :mod:`infantpose.synthesis` writes its samples as datasets.
 
-* :mod:`~infantpose.render.camera`: pinhole cameras (OpenCV frame), projection, random cameras.
+Modules, one job each (the pinhole camera they all use is :mod:`infantpose.camera`):
+
 * :mod:`~infantpose.render.appearance`: body-part labels, skin, diapers, clothes, patterns.
 * :mod:`~infantpose.render.background`: procedural and natural-photo backgrounds.
 * :mod:`~infantpose.render.lighting`: flat, SURREAL-like and photo-like lights.
 * :mod:`~infantpose.render.postprocess`: sensor noise, blur, white balance, vignetting, JPEG.
 * :mod:`~infantpose.render.presets`: the ``synthetic``, ``photo`` and ``surreal`` presets.
 * :mod:`~infantpose.render.scene`: the reusable offscreen :class:`Renderer` and visibility.
-* :mod:`~infantpose.render.synth`: labelled samples, the 10-rotation protocol, the writer.
+* :mod:`~infantpose.render.samples`: labelled samples, the 10-rotation protocol, clips.
 
 Importing this package is cheap: pyrender (and OpenGL) load when a :class:`Renderer` is made,
-torch when :mod:`~infantpose.render.synth` is first used.
+torch when :mod:`~infantpose.render.samples` is first used.
 """
 
 from __future__ import annotations
@@ -26,31 +27,19 @@ from typing import Any
 
 from .appearance import BodyAppearance, BodyParts, body_parts, sample_body_appearance, vertex_colors
 from .background import NATURAL_PHOTOS, PROCEDURAL_KINDS, procedural_background, sample_background
-from .camera import (
-    Camera,
-    CameraRanges,
-    look_at,
-    orbit_rotation,
-    paper_camera,
-    project_points,
-    sample_camera,
-)
 from .lighting import Light, LightSetup, sample_lights
 from .postprocess import PhotoEffects, apply_photo_effects, sample_photo_effects
 from .presets import PRESETS, AppearancePreset, get_preset
 from .scene import Renderer, RenderResult, composite, keypoint_visibility
 
 _LAZY = {
-    name: "synth"
+    name: "samples"
     for name in (
         "AppearanceParams",
-        "DatasetWriter",
         "RenderError",
         "RenderedSample",
-        "is_lying",
         "paper_protocol",
         "paper_rotations",
-        "render_dataset",
         "render_motion",
         "render_poses",
         "render_sample",
@@ -65,8 +54,6 @@ __all__ = [
     "AppearancePreset",
     "BodyAppearance",
     "BodyParts",
-    "Camera",
-    "CameraRanges",
     "Light",
     "LightSetup",
     "PhotoEffects",
@@ -77,14 +64,9 @@ __all__ = [
     "composite",
     "get_preset",
     "keypoint_visibility",
-    "look_at",
-    "orbit_rotation",
-    "paper_camera",
     "procedural_background",
-    "project_points",
     "sample_background",
     "sample_body_appearance",
-    "sample_camera",
     "sample_lights",
     "sample_photo_effects",
     "vertex_colors",

@@ -21,10 +21,10 @@ import difflib
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from ..camera import CameraRanges
 from ..config import check_keys
 from .appearance import OUTFITS, PALETTES, PATTERNS
 from .background import PROCEDURAL_KINDS
-from .camera import CameraRanges
 from .lighting import LIGHTING_STYLES
 
 __all__ = ["PRESETS", "AppearancePreset", "get_preset"]

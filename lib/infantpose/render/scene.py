@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .camera import Camera
+from ..camera import Camera
 from .lighting import LightSetup
 
 __all__ = ["RenderResult", "Renderer", "composite", "depth_below_surface", "keypoint_visibility"]
@@ -69,7 +69,7 @@ def keypoint_visibility(
     change across one pixel at grazing angles and stays below the thinnest limb that can cover
     it. Joint keypoints (shoulders, hips, knees, ...) lie *inside* the limb (1-3 cm for an
     infant, up to 8 cm at an adult's hips): add how far the point lies behind its own surface,
-    :func:`depth_below_surface`, as :func:`infantpose.render.synth.render_sample` does.
+    :func:`depth_below_surface`, as :func:`infantpose.render.samples.render_sample` does.
     """
     pixels, z = camera.project(points_world)
     inside = camera.in_image(pixels, z)
@@ -289,7 +289,7 @@ class Renderer:
                 f"{self.width}×{self.height} (width×height); make a Renderer of the camera's size"
             )
         gl_camera = self._camera_node.camera
-        # OpenGL samples pixel centres at +0.5 (see infantpose.render.camera).
+        # OpenGL samples pixel centres at +0.5 (see infantpose.camera).
         gl_camera.fx, gl_camera.fy = camera.fx, camera.fy
         gl_camera.cx, gl_camera.cy = camera.cx + 0.5, camera.cy + 0.5
         self._scene.set_pose(self._camera_node, camera.opengl_pose())

@@ -70,7 +70,7 @@ def _mask_path(coco: CocoKeypoints, image: dict) -> Path:
         raise ValueError(
             f"{coco.source}: image {image.get('file_name')!r} has no 'mask_file'; the visibility "
             "loss trains its segmenter on the source set's person masks. Use a set made by "
-            "infantpose.render.DatasetWriter (chapter 02's adults write masks/), or run the "
+            "infantpose.synthesis.writer.DatasetWriter (chapter 02's adults write masks/), or run the "
             "'mean-teacher' or 'prior' modes, which need no masks"
         )
     # mask_file is relative to the set's root: <root>/images/<split>/<file> → <root>

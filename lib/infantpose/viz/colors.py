@@ -40,13 +40,13 @@ from ..keypoints import Layout
 #: Body parts in shade order: the shade index of a limb is its part's position here.
 PARTS = ("leg", "arm", "torso", "head")
 #: Sides in hue-family order.
-SIDES = ("left", "right", "centre")
+SIDES = ("left", "right", "center")
 
 #: ``PALETTE[side][part]`` is the hex colour of a limb.
 PALETTE: dict[str, dict[str, str]] = {
     "left": {"leg": "#0072B2", "arm": "#56B4E9", "torso": "#3D8EC9", "head": "#9DCFF0"},
     "right": {"leg": "#D55E00", "arm": "#E69F00", "torso": "#DF7F1A", "head": "#F3C36B"},
-    "centre": {"leg": "#4D4D4D", "arm": "#5F5F5F", "torso": "#454545", "head": "#8A8A8A"},
+    "center": {"leg": "#4D4D4D", "arm": "#5F5F5F", "torso": "#454545", "head": "#8A8A8A"},
 }
 
 #: A colour outside the skeleton palette, for a second pose drawn in one colour.
@@ -102,8 +102,8 @@ def joint_part(joint: str) -> str:
 def bone_limb(layout: Layout, bone: tuple[str, str]) -> Limb:
     """Side and part of one bone, given by its two joint names."""
     a, b = bone
-    sides = {layout.side(a), layout.side(b)} - {"centre"}
-    side = sides.pop() if len(sides) == 1 else "centre"
+    sides = {layout.side(a), layout.side(b)} - {"center"}
+    side = sides.pop() if len(sides) == 1 else "center"
     part_a, part_b = joint_part(a), joint_part(b)
     return Limb(side, part_a if part_a == part_b else "torso")
 

@@ -39,8 +39,8 @@ def torso_aligned(keypoints: np.ndarray) -> np.ndarray:
     angle = np.arctan2(torso[:, 0], torso[:, 1])  # turn the torso onto +y
     c, s = np.cos(angle), np.sin(angle)
     rotation = np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
-    centred = (xy - hips[:, None]) / np.where(length > 0, length, 1.0)[:, None, None]
-    aligned = np.einsum("nij,nkj->nki", rotation, centred)
+    centered = (xy - hips[:, None]) / np.where(length > 0, length, 1.0)[:, None, None]
+    aligned = np.einsum("nij,nkj->nki", rotation, centered)
     out = np.concatenate([aligned, v[..., None]], axis=-1)
     out[~ok] = np.nan
     out[~ok, :, 2] = 0

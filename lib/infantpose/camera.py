@@ -10,7 +10,8 @@ Conventions (the same as the fitter's, so a fitted camera can be rendered and vi
   [-0.5, 0.5]². OpenGL puts pixel centres at +0.5, so :meth:`Camera.pyrender_camera` shifts
   the principal point by half a pixel; a rendered image and :meth:`Camera.project` agree.
 * :func:`project_points` is the projection alone, for numpy arrays or (differentiable) torch
-  tensors.
+  tensors; :func:`project_with_intrinsics` the same from 3×3 matrices ``K``. Every pinhole
+  projection of the package goes through it (the fitter's, the lifter's, MINI-RGBD's).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import ConfigError, check_keys
+from .config import ConfigError, check_keys
 
 __all__ = [
     "Camera",
@@ -30,6 +31,7 @@ __all__ = [
     "orbit_rotation",
     "paper_camera",
     "project_points",
+    "project_with_intrinsics",
     "sample_camera",
 ]
 
@@ -52,6 +54,19 @@ def project_points(points_cam: Any, fx: Any, fy: Any, cx: Any, cy: Any, eps: flo
 
     z = torch.clamp(z, min=eps)
     return torch.stack([fx * x / z + cx, fy * y / z + cy], dim=-1)
+
+
+def project_with_intrinsics(points_cam: Any, intrinsics: Any, eps: float = 1e-9) -> Any:
+    """Pixels ``(..., J, 2)`` of camera-frame points ``(..., J, 3)`` with ``(..., 3, 3)`` or
+    ``(3, 3)`` zero-skew intrinsics ``K``: :func:`project_points` with K's entries.
+
+    numpy arrays (K is read as float64) or torch tensors (differentiable)."""
+    if isinstance(points_cam, np.ndarray):
+        intrinsics = np.asarray(intrinsics, dtype=np.float64)
+    K = intrinsics[..., None, :, :]  # one K per pose, shared by its joints
+    return project_points(
+        points_cam, K[..., 0, 0], K[..., 1, 1], K[..., 0, 2], K[..., 1, 2], eps=eps
+    )
 
 
 def look_at(eye: Any, target: Any, up: Any = (0.0, 1.0, 0.0)) -> tuple[np.ndarray, np.ndarray]:
@@ -300,8 +315,7 @@ def sample_camera(
     sub = local[::step]
 
     def fill_at(distance: float) -> float:
-        z = sub[:, 2] + distance
-        u, v = f * sub[:, 0] / z, f * sub[:, 1] / z
+        u, v = project_points(sub + np.array([0.0, 0.0, distance]), f, f, 0.0, 0.0).T
         return max((u.max() - u.min()) / width, (v.max() - v.min()) / height)
 
     # The box shrinks monotonically with distance beyond the body: bisect in log-distance.
@@ -317,14 +331,14 @@ def sample_camera(
     # step back a little if even the centred box does not fit.
     for _ in range(20):
         cam = local + np.array([0.0, 0.0, distance])
-        u, v = f * cam[:, 0] / cam[:, 2] + cx, f * cam[:, 1] / cam[:, 2] + cy
+        u, v = project_points(cam, f, f, cx, cy).T
         centring = np.array([cx - 0.5 * (u.min() + u.max()), cy - 0.5 * (v.min() + v.max())])
         room = np.array([width - 1 - np.ptp(u), height - 1 - np.ptp(v)]) / 2
         for scale in (1.0, 0.5, 0.25, 0.0):
             shift_px = centring + scale * jitter * np.maximum(room, 0.0)
             offset = np.array([*(shift_px * distance / f), 0.0])
             moved = cam + offset
-            u, v = f * moved[:, 0] / moved[:, 2] + cx, f * moved[:, 1] / moved[:, 2] + cy
+            u, v = project_points(moved, f, f, cx, cy).T
             if u.min() >= 0 and v.min() >= 0 and u.max() <= width - 1 and v.max() <= height - 1:
                 t = np.array([0.0, 0.0, distance]) - R @ center + offset
                 return Camera(f, f, cx, cy, width, height, R, t)

@@ -7,15 +7,15 @@ import pytest
 
 from infantpose.body import PoseSampler
 from infantpose.config import load_profile
-from infantpose.data.standin import (
+from infantpose.data.video import extract_frames
+from infantpose.render.samples import render_motion
+from infantpose.synthesis.standin import (
     load_clip_truth,
     load_infant_images,
     make_standin_clip,
     make_standin_syrip,
     standin_root,
 )
-from infantpose.data.video import extract_frames
-from infantpose.render import render_motion
 
 
 def test_standin_has_syrip_layout_and_says_it_is_rendered(anny_body, tmp_path):

@@ -19,13 +19,23 @@ different seeds, so no pose is shared between the splits.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .coco import CocoKeypoints
+from ..body import PoseSampler, load_body_model
+from ..body.model import BodyModel
+from ..config import Profile, data_root, load_profile
+from ..data.coco import CocoKeypoints
+from ..data.syrip import SYRIP_SPLITS, load_syrip, syrip_root
+from ..data.video import write_video
+from ..io import write_json_atomic
+from ..render.samples import render_motion
+from .cache import load_or_make
+from .writer import DatasetWriter
 
 __all__ = [
     "STANDIN_SPLITS",
@@ -45,7 +55,7 @@ STANDIN_SPLITS: dict[str, dict[str, Any]] = {
 
 
 def make_standin_syrip(
-    body: Any,
+    body: BodyModel,
     root: str | os.PathLike,
     *,
     train: int,
@@ -60,9 +70,6 @@ def make_standin_syrip(
     pose (seeds ``seed`` and ``seed + 1``) from a random camera. SyRIP's images are 640×480
     video frames and web photos; the default size follows.
     """
-    from ..body import PoseSampler
-    from ..render import DatasetWriter
-
     sampler = PoseSampler(body, population="infant")
     with DatasetWriter(Path(root), overwrite=True, progress=progress) as writer:
         for offset, (split, count) in enumerate(
@@ -86,20 +93,18 @@ def make_standin_syrip(
 
 def standin_root(train: int, validate: int, seed: int, image_size: tuple[int, int]) -> Path:
     """``<data root>/standin/syrip_<train>_<validate>_s<seed>_<W>x<H>``: one folder per size."""
-    from ..config import data_root
-
     width, height = image_size
     return data_root() / "standin" / f"syrip_{train}_{validate}_s{seed}_{width}x{height}"
 
 
 def load_infant_images(
-    profile: str | os.PathLike | Any,
+    profile: str | os.PathLike | Profile,
     *,
     train: int,
     validate: int,
     seed: int = 0,
     image_size: tuple[int, int] = (640, 480),
-    body: Any = None,
+    body: BodyModel | None = None,
     progress: bool = False,
 ) -> tuple[dict[str, CocoKeypoints], str]:
     """The infant images of a profile: ``({"train_infant": …, "validate_infant": …}, data)``.
@@ -110,10 +115,6 @@ def load_infant_images(
     once into :func:`standin_root` and reused while its parameters and the engine code are
     unchanged. ``body`` (default: ``anny``) is only built when the set must be made.
     """
-    from ..config import Profile, load_profile
-    from .synthetic import load_or_make
-    from .syrip import SYRIP_SPLITS, load_syrip, syrip_root
-
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
     if prof.paths.get("syrip"):
         root = syrip_root(prof)
@@ -122,8 +123,6 @@ def load_infant_images(
     def make(root: Path) -> None:
         nonlocal body
         if body is None:
-            from ..body import load_body_model
-
             body = load_body_model("anny")
         make_standin_syrip(
             body, root, train=train, validate=validate, seed=seed, image_size=image_size,
@@ -151,7 +150,7 @@ def clip_truth_path(path: str | os.PathLike) -> Path:
 
 
 def make_standin_clip(
-    body: Any,
+    body: BodyModel,
     path: str | os.PathLike,
     *,
     frames: int = 48,
@@ -169,11 +168,6 @@ def make_standin_clip(
     index, time and COCO-17 keypoints with visibility, so a labelling session on the clip's
     frames can be scored. A real video has no such file.
     """
-    from ..body import PoseSampler
-    from ..io import write_json_atomic
-    from ..render import render_motion
-    from .video import write_video
-
     pose = PoseSampler(body, postures=["supine"], mirror=False).sample(2, seed=seed).pose
     start, end = pose.select([0]), pose.select([1])
     end.global_orient = start.global_orient  # the limbs move; the body stays where it lies
@@ -198,13 +192,11 @@ def make_standin_clip(
     return video
 
 
-def load_clip_truth(path: str | os.PathLike) -> dict[int, Any]:
+def load_clip_truth(path: str | os.PathLike) -> dict[int, np.ndarray]:
     """The stand-in clip's keypoints by frame index, ``{index: (17, 3) array}``.
 
     ``path`` is the clip or its ``.truth.json``.
     """
-    import json
-
     path = Path(path)
     truth_file = path if path.name.endswith(".truth.json") else clip_truth_path(path)
     if not truth_file.exists():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from infantpose.render import (
+from infantpose.camera import (
     Camera,
     CameraRanges,
     look_at,
@@ -60,11 +60,11 @@ def test_project_points_is_differentiable_in_torch():
     assert fx.grad.item() == pytest.approx(0.1 / 2.0 + 0.3 / 1.5)
 
 
-def test_look_at_puts_target_in_the_centre_and_up_at_the_top():
+def test_look_at_puts_target_in_the_center_and_up_at_the_top():
     R, t = look_at(eye=(0.0, 0.5, 2.0), target=(0.0, 0.5, 0.0))
     cam = Camera.from_fov(50.0, (320, 240), R, t)
-    (centre, above, right), depth = cam.project([[0, 0.5, 0], [0, 0.8, 0], [0.3, 0.5, 0]])
-    np.testing.assert_allclose(centre, [cam.cx, cam.cy], atol=1e-9)
+    (center, above, right), depth = cam.project([[0, 0.5, 0], [0, 0.8, 0], [0.3, 0.5, 0]])
+    np.testing.assert_allclose(center, [cam.cx, cam.cy], atol=1e-9)
     assert above[1] < cam.cy  # world up is image up (y down)
     assert right[0] > cam.cx  # seen from +z, world +x is on the right
     np.testing.assert_allclose(depth[0], 2.0)
@@ -119,9 +119,9 @@ def test_sampled_camera_frames_the_points_deterministically():
 
 
 def test_camera_and_preset_settings_reject_unknown_names_and_bad_values():
+    from infantpose.camera import CameraRanges
     from infantpose.config import ConfigError
     from infantpose.render import PRESETS, AppearancePreset
-    from infantpose.render.camera import CameraRanges
 
     cam = Camera.from_fov(45.0, (64, 48))
     with pytest.raises(ConfigError, match=r"Camera: unknown field\(s\) `k`"):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from infantpose.data.coco import annotation_record, image_record, make_coco, write_coco
-from infantpose.data.synthetic import dataset_root, load_or_make
+from infantpose.synthesis.cache import dataset_root, load_or_make
 
 
 def _maker(calls: list):
@@ -80,7 +80,9 @@ def test_coco_statistics_and_images(tmp_path):
 
 def test_load_made_reads_a_made_set_or_says_which_chapter_makes_it(tmp_path, monkeypatch):
     from infantpose.data.coco import image_record, make_coco, write_coco
-    from infantpose.data.synthetic import adults_root, infants_root, load_made
+    from infantpose.synthesis.adults import adults_root
+    from infantpose.synthesis.cache import load_made
+    from infantpose.synthesis.infants import infants_root
 
     monkeypatch.setenv("INFANTPOSE_DATA", str(tmp_path))
     root = adults_root("surreal", 5, 1)
@@ -96,23 +98,23 @@ def test_load_made_reads_a_made_set_or_says_which_chapter_makes_it(tmp_path, mon
 
 
 def test_adult_sets_with_floor_postures_or_other_frames_get_their_own_folder(monkeypatch, tmp_path):
-    from infantpose.data import synthetic
+    from infantpose.synthesis import adults
 
     monkeypatch.setenv("INFANTPOSE_DATA", str(tmp_path))
     seen = []
-    monkeypatch.setattr(synthetic, "load_or_make", lambda root, *a: seen.append((root, a[2])))
-    synthetic.adult_set("surreal", 5, 1)
-    synthetic.adult_set("surreal", 5, 1, postures="floor", image_size=(640, 480))
+    monkeypatch.setattr(adults, "load_or_make", lambda root, *a: seen.append((root, a[2])))
+    adults.adult_set("surreal", 5, 1)
+    adults.adult_set("surreal", 5, 1, postures="floor", image_size=(640, 480))
     (plain, plain_parameters), (floor, floor_parameters) = seen
     assert plain.name == "adults_surreal_n5_s1_anny" and "postures" not in plain_parameters
     assert floor.name == "adults_surreal_n5_s1_anny_floor_640x480"
     assert floor_parameters["postures"] == "floor"
     with pytest.raises(ValueError, match="upright, floor, all"):
-        synthetic.adult_set("surreal", 5, 1, postures="sideways")
+        adults.adult_set("surreal", 5, 1, postures="sideways")
 
 
 def test_coco_like_pretraining_set_merges_its_parts_with_distinct_ids(monkeypatch, tmp_path):
-    from infantpose.data import synthetic
+    from infantpose.synthesis import adults
 
     calls = []
 
@@ -124,8 +126,8 @@ def test_coco_like_pretraining_set_merges_its_parts_with_distinct_ids(monkeypatc
         annotations = [annotation_record(i, i, points) for i in range(1, count + 1)]
         return make_coco(images, annotations, image_root=folder, source=str(folder))
 
-    monkeypatch.setattr(synthetic, "adult_set", fake_adult_set)
-    made = synthetic.adult_pretraining_set("coco-like", 10, 1)
+    monkeypatch.setattr(adults, "adult_set", fake_adult_set)
+    made = adults.adult_pretraining_set("coco-like", 10, 1)
     assert calls == [  # 2.5 rounds to 2 twice: the first part takes what is left
         ("surreal", 6, 1, "upright", (384, 288)),
         ("surreal", 2, 1001, "floor", (640, 480)),
@@ -134,7 +136,7 @@ def test_coco_like_pretraining_set_merges_its_parts_with_distinct_ids(monkeypatc
     assert made.num_images == 10 and len(set(made.image_ids)) == 10
     assert {a["image_id"] for a in made.annotations} == set(made.image_ids)
     calls.clear()
-    assert synthetic.adult_pretraining_set("surreal", 10, 1).num_images == 10
+    assert adults.adult_pretraining_set("surreal", 10, 1).num_images == 10
     assert calls == [("surreal", 10, 1, "upright", (384, 288))]
     with pytest.raises(ValueError, match="surreal, coco-like"):
-        synthetic.adult_pretraining_set("coco", 10, 1)
+        adults.adult_pretraining_set("coco", 10, 1)
