@@ -28,9 +28,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ..env import resolve_device, seed_everything
 from ..pose2d.loss import joints_mse
 from ..pose2d.model import PoseResNet
-from ..pose2d.runtime import autocast_context, resolve_device, seed_everything
+from ..pose2d.runtime import autocast_context
 from ..pose2d.train import freeze_modules, set_train_mode
 from .config import ShiftConfig
 from .data import SourceCrops, TargetImages
