@@ -515,3 +515,17 @@ def test_bootstrap_ci_guards_its_arguments():
         bootstrap_ci(values, lambda x: np.nan)
     with pytest.raises(ValueError, match=r"inf"):
         mean_ci([1.0, 2.0, -np.inf])
+
+
+def test_linear_separability_reads_chance_and_a_clean_split():
+    from infantpose.metrics import linear_separability
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 60)
+    same = rng.normal(size=(120, 8))
+    apart = same + labels[:, None] * 4.0
+    assert linear_separability(apart, labels) > 0.95
+    assert 0.3 < linear_separability(same, labels) < 0.7
+    assert np.isnan(linear_separability(same[:61], labels[:61]))  # one synthetic image: no fold
+    with pytest.raises(ValueError, match="two"):
+        linear_separability(same, np.arange(120) % 3)
