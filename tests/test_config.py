@@ -43,9 +43,9 @@ def test_shipped_profiles_load_and_cover_every_chapter(name):
 
 def test_book_budgets_are_the_promised_ones():
     assert load_profile("smoke").book_budget_s <= 10 * 60
-    # An hour on 2 CPU cores for a first run, which renders the data and trains chapter 03's
-    # adult model; later runs reuse both from data/.
-    assert load_profile("default").book_budget_s <= 60 * 60
+    # 80 minutes on 2 CPU cores (an hour before chapter 04 added its 20); a first run, which
+    # renders the data and trains chapter 03's adult model, may be flagged over it.
+    assert load_profile("default").book_budget_s <= 80 * 60
     assert load_profile("paper").device == "cuda"
 
 

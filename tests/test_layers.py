@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # 3 datasets made with the renderer, and their cache
     ("synthesis",),
     # 4 the models of the papers
-    ("lift3d", "pose2d"),
+    ("lift3d", "pose2d", "shift"),
     # 5 figures, worked examples, the book driver
     ("book", "lab", "viz", "worked_examples"),
     # 6 entry points

@@ -9,7 +9,7 @@ the ones below it, and no module imports itself back (``tests/test_layers.py`` h
 
 6. entry points: :mod:`.cli` (``python -m infantpose``)
 5. presentation: :mod:`.viz`, :mod:`.worked_examples`, :mod:`.book` (the chapter driver), :mod:`.lab`
-4. the papers' models: :mod:`.pose2d` (FiDIP), :mod:`.lift3d` (ZeDO-i)
+4. the papers' models: :mod:`.pose2d` (FiDIP), :mod:`.shift` (SHIFT), :mod:`.lift3d` (ZeDO-i)
 3. datasets made here: :mod:`.synthesis` (the stand-in infants, FiDIP's synthetic infants, the
    adult sets, the dataset writer, the load-or-make cache)
 2. the renderer: :mod:`.render` (labelled images, masks, depth; no file format)
@@ -50,6 +50,7 @@ _SUBMODULES = (
     "progress",
     "render",
     "runs",
+    "shift",
     "synthesis",
     "tables",
     "viz",
@@ -77,6 +78,7 @@ if TYPE_CHECKING:  # pragma: no cover
         progress,
         render,
         runs,
+        shift,
         synthesis,
         tables,
         viz,

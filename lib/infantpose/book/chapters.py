@@ -8,6 +8,7 @@ CHAPTERS = (
     "01-data-collection",
     "02-smil-synthesis",
     "03-fidip-training",
+    "04-shift-adaptation",
     "05-zedoi-lifting",
 )
 

@@ -1,0 +1,315 @@
+"""The infant pose prior: a 2D Pose-NDF, a distance field over the directions of 13 bones.
+
+As the released ``prior/`` (Tiwari et al.'s Pose-NDF in 2D): each pose becomes 13 unit bone
+vectors along SHIFT's kinematic tree; a per-bone encoder runs down the tree (each bone sees its
+vector and its parent's feature); a weight-normalised MLP maps the 78-d code to a distance,
+non-negative at the output (softplus where the released code has a ReLU). Training data: clean poses (distance 0) and von Mises-perturbed
+copies (κ ∈ {1, 2, 4, 8, 16}) labelled with their distance to the clean set: the mean of the 5
+smallest mean-over-bones distances among 500 nearest candidates (scikit-learn neighbours, on
+CPU; the released code needs FAISS on a GPU). Three stages: far poses only, then near and
+far, then clean, near and far.
+
+The prior uses **infant pose labels**: SHIFT is free of target *image* labels, not of infant
+pose labels. Which poses trained a prior is saved in its checkpoint.
+
+On COCO-17 there is no neck or head joint: the neck is the shoulders' midpoint and the head
+is the nose (the SyRIP mapping of the released code fills head, neck and thorax with the nose).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import weight_norm
+
+from ..config import check_keys
+from ..keypoints import COCO17
+from ..pose2d.checkpoints import load_checkpoint, save_checkpoint
+
+__all__ = [
+    "BONE_PARENTS",
+    "PoseNDF",
+    "PriorConfig",
+    "PriorData",
+    "bone_vectors",
+    "load_prior",
+    "make_prior_data",
+    "save_prior",
+    "train_prior",
+]
+
+log = logging.getLogger(__name__)
+
+#: Parent of each of the 13 bones (the released ``[-1,0,0,0,0,1,5,2,7,3,9,4,11]``).
+BONE_PARENTS = (-1, 0, 0, 0, 0, 1, 5, 2, 7, 3, 9, 4, 11)
+_NECK = "neck"  # the shoulders' midpoint on COCO-17
+#: (child, parent) joints of each bone, vector = child − parent (the released order).
+BONES = (
+    ("nose", _NECK),
+    (_NECK, "left_hip"),
+    (_NECK, "right_hip"),
+    (_NECK, "left_shoulder"),
+    (_NECK, "right_shoulder"),
+    ("left_hip", "left_knee"),
+    ("left_knee", "left_ankle"),
+    ("right_hip", "right_knee"),
+    ("right_knee", "right_ankle"),
+    ("left_shoulder", "left_elbow"),
+    ("left_elbow", "left_wrist"),
+    ("right_shoulder", "right_elbow"),
+    ("right_elbow", "right_wrist"),
+)
+#: The COCO-17 joints a pose needs for the prior.
+PRIOR_JOINTS = tuple(sorted({j for bone in BONES for j in bone if j != _NECK}
+                            | {"left_shoulder", "right_shoulder"}, key=COCO17.joints.index))  # fmt: skip
+LAYOUT = COCO17.name
+
+
+def _point(points: torch.Tensor, name: str) -> torch.Tensor:
+    if name == _NECK:
+        i, j = COCO17.joints.index("left_shoulder"), COCO17.joints.index("right_shoulder")
+        return 0.5 * (points[..., i, :] + points[..., j, :])
+    return points[..., COCO17.joints.index(name), :]
+
+
+def bone_vectors(points: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """``(..., 17, 2)`` COCO-17 keypoints → ``(..., 13, 2)`` unit bone vectors (differentiable)."""
+    if points.shape[-2] != len(COCO17.joints):
+        raise ValueError(f"bone_vectors: {points.shape[-2]} joints; the prior is for COCO-17")
+    v = torch.stack([_point(points, a) - _point(points, b) for a, b in BONES], -2)
+    return v / v.norm(dim=-1, keepdim=True).clamp_min(eps)
+
+
+@dataclass(frozen=True)
+class PriorConfig:
+    """The prior network and its training. Released: hidden 512 × 5 layers, Adam 3e-4, batch
+    1024, 75/100/200 epochs of 1000 iterations (875k steps). CPU profiles shrink the steps."""
+
+    hidden: int = 512
+    layers: int = 5
+    lr: float = 3e-4
+    batch_size: int = 1024
+    stage_steps: tuple[int, int, int] = (75_000, 100_000, 200_000)
+    kappas: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
+    candidates: int = 500
+    k_distance: int = 5
+    far: float = 0.5
+    near: float = 0.3
+    rotations: int = 8
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stage_steps", tuple(int(s) for s in self.stage_steps))
+        object.__setattr__(self, "kappas", tuple(float(k) for k in self.kappas))
+        if len(self.stage_steps) != 3:
+            raise ValueError(f"PriorConfig.stage_steps={self.stage_steps}: three stages")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "PriorConfig") -> PriorConfig:
+        check_keys(d, cls, where)
+        return cls(**d)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["stage_steps"], d["kappas"] = list(self.stage_steps), list(self.kappas)
+        return d
+
+
+class _StructureEncoder(nn.Module):
+    def __init__(self, feature: int = 6) -> None:
+        super().__init__()
+        self.feature = feature
+        self.nets = nn.ModuleList(
+            nn.Sequential(
+                nn.Linear(2 + (0 if parent < 0 else feature), 2 + feature),
+                nn.ReLU(),
+                nn.Linear(2 + feature, feature),
+                nn.ReLU(),
+            )
+            for parent in BONE_PARENTS
+        )
+
+    def forward(self, bones: torch.Tensor) -> torch.Tensor:
+        features: list[torch.Tensor] = []
+        for i, (net, parent) in enumerate(zip(self.nets, BONE_PARENTS, strict=True)):
+            x = (
+                bones[..., i, :]
+                if parent < 0
+                else torch.cat([bones[..., i, :], features[parent]], -1)
+            )
+            features.append(net(x))
+        return torch.cat(features, -1)
+
+
+class PoseNDF(nn.Module):
+    """``forward(bones (N, 13, 2)) → (N,)`` non-negative distances to the pose manifold."""
+
+    def __init__(self, config: PriorConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or PriorConfig()
+        self.encoder = _StructureEncoder()
+        width = self.config.hidden
+        layers: list[nn.Module] = []
+        inputs = 6 * len(BONE_PARENTS)
+        for _ in range(self.config.layers):
+            layers += [weight_norm(nn.Linear(inputs, width)), nn.ReLU()]
+            inputs = width
+        # Softplus, not the released ReLU: still a non-negative distance, but its gradient does
+        # not die where the network undershoots (a dead ReLU gives the student no signal).
+        layers += [weight_norm(nn.Linear(inputs, 1)), nn.Softplus()]
+        self.distance = nn.Sequential(*layers)
+
+    def forward(self, bones: torch.Tensor) -> torch.Tensor:
+        return self.distance(self.encoder(bones)).squeeze(-1)
+
+    def pose_distance(self, points: torch.Tensor) -> torch.Tensor:
+        """Distances of COCO-17 keypoint sets ``(N, 17, 2)`` (any frame: directions only)."""
+        return self(bone_vectors(points))
+
+
+@dataclass
+class PriorData:
+    """Clean poses (distance 0) and perturbed ones split by label: ``far`` ≥ 0.5, ``near`` in
+    (0.3, 0.5); perturbed poses at ≤ 0.3 are dropped (the released ``prepare_data.py``)."""
+
+    clean: np.ndarray
+    near: np.ndarray
+    near_distance: np.ndarray
+    far: np.ndarray
+    far_distance: np.ndarray
+    source: str
+
+
+def _augment_clean(bones: np.ndarray, rotations: int, rng: np.random.Generator) -> np.ndarray:
+    # Infants lie in every orientation, so a pose turned in the image plane or mirrored is as
+    # plausible as the original; rotation number 0 keeps the pose itself.
+    out = [bones]
+    mirror = bones.copy()
+    mirror[..., 0] *= -1
+    swap = [0, 2, 1, 4, 3, 7, 8, 5, 6, 11, 12, 9, 10]  # left ↔ right bones
+    out.append(mirror[:, swap])
+    for _ in range(rotations):
+        for source in (bones, mirror[:, swap]):
+            a = rng.uniform(-np.pi, np.pi, size=(len(source), 1))
+            c, s = np.cos(a), np.sin(a)
+            x, y = source[..., 0], source[..., 1]
+            out.append(np.stack([c * x - s * y, s * x + c * y], -1))
+    return np.concatenate(out).astype(np.float32)
+
+
+def _distances(queries: np.ndarray, clean: np.ndarray, config: PriorConfig) -> np.ndarray:
+    from sklearn.neighbors import NearestNeighbors
+
+    k = min(config.candidates, len(clean))
+    index = NearestNeighbors(n_neighbors=k).fit(clean.reshape(len(clean), -1))
+    _, candidates = index.kneighbors(queries.reshape(len(queries), -1))
+    exact = np.linalg.norm(queries[:, None] - clean[candidates], axis=-1).mean(-1)  # (Q, k)
+    exact.sort(axis=1)
+    return exact[:, : config.k_distance].mean(1)
+
+
+def make_prior_data(
+    keypoints: np.ndarray, config: PriorConfig, *, source: str = "(keypoints)"
+) -> PriorData:
+    """Clean and perturbed poses from ``(N, 17, 3)`` COCO-17 keypoints (``x, y, v``); poses
+    missing a joint of :data:`PRIOR_JOINTS` are left out."""
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    if keypoints.ndim != 3 or keypoints.shape[1:] != (17, 3):
+        raise ValueError(
+            f"{source}: prior poses must be (N, 17, 3) COCO-17 keypoints, got {keypoints.shape}"
+        )
+    needed = [COCO17.joints.index(j) for j in PRIOR_JOINTS]
+    complete = (keypoints[:, needed, 2] > 0).all(1)
+    if complete.sum() < 2:
+        raise ValueError(
+            f"{source}: {int(complete.sum())} poses with all of {', '.join(PRIOR_JOINTS)} labelled; "
+            "the prior needs at least 2 (label the joints, or give more images to the prior split)"
+        )
+    rng = np.random.default_rng([config.seed, 77])
+    bones = bone_vectors(torch.from_numpy(keypoints[complete, :, :2])).numpy()
+    clean = _augment_clean(bones, config.rotations, rng)
+    noisy = []
+    for kappa in config.kappas:
+        angle = rng.vonmises(0.0, kappa, size=clean.shape[:2])
+        c, s = np.cos(angle), np.sin(angle)
+        x, y = clean[..., 0], clean[..., 1]
+        noisy.append(np.stack([c * x - s * y, s * x + c * y], -1))
+    noisy = np.concatenate(noisy).astype(np.float32)
+    distance = _distances(noisy, clean, config)
+    far, near = distance >= config.far, (distance > config.near) & (distance < config.far)
+    return PriorData(clean, noisy[near], distance[near].astype(np.float32), noisy[far],
+                     distance[far].astype(np.float32), source)  # fmt: skip
+
+
+def train_prior(
+    data: PriorData, config: PriorConfig, *, progress: bool = False
+) -> tuple[PoseNDF, list[dict[str, float]]]:
+    """The three-stage curriculum: (1) far poses, (2) near then far, (3) clean (target 0),
+    near, far; one optimiser step per set per iteration, MSE on the distance."""
+    from ..progress import progress_bar
+
+    torch.manual_seed(config.seed)
+    model = PoseNDF(config)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
+    g = torch.Generator().manual_seed(config.seed)
+    sets = {
+        "clean": (torch.from_numpy(data.clean), torch.zeros(len(data.clean))),
+        "near": (torch.from_numpy(data.near), torch.from_numpy(data.near_distance)),
+        "far": (torch.from_numpy(data.far), torch.from_numpy(data.far_distance)),
+    }
+    stages = (("far",), ("near", "far"), ("clean", "near", "far"))
+    history = []
+    for stage, (names, steps) in enumerate(zip(stages, config.stage_steps, strict=True), 1):
+        names = tuple(n for n in names if len(sets[n][0]))
+        tic, losses = time.perf_counter(), []
+        for _ in progress_bar(range(steps), desc=f"prior stage {stage}", enabled=progress):
+            for name in names:
+                x, y = sets[name]
+                idx = torch.randint(len(x), (min(config.batch_size, len(x)),), generator=g)
+                loss = torch.nn.functional.mse_loss(model(x[idx]), y[idx])
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+                losses.append(float(loss.detach()))
+        seconds = time.perf_counter() - tic
+        history.append({"stage": stage, "steps": steps, "sets": ",".join(names),
+                        "loss": float(np.mean(losses[-50:])) if losses else float("nan"),
+                        "seconds": seconds,
+                        "poses_per_s": steps * len(names) * config.batch_size / max(seconds, 1e-9)})  # fmt: skip
+    model.eval()
+    return model, history
+
+
+def save_prior(path: str | os.PathLike, model: PoseNDF, *, trained_on: str) -> Path:
+    return save_checkpoint(path, {"kind": "shift-prior", "layout": LAYOUT, "bones": [list(b) for b in BONES],
+                                  "config": model.config.to_dict(), "trained_on": trained_on,
+                                  "model": model.state_dict()})  # fmt: skip
+
+
+def load_prior(path: str | os.PathLike) -> tuple[PoseNDF, str]:
+    """A prior saved by :func:`save_prior`, and what it was trained on. A checkpoint of another
+    joint layout or bone list is an error naming the file."""
+    payload = load_checkpoint(path)
+    if payload.get("kind") != "shift-prior":
+        raise ValueError(f"{path}: not a SHIFT prior checkpoint (no kind='shift-prior'); "
+                         "make one with infantpose.shift.train_prior and save_prior")  # fmt: skip
+    bones = [list(b) for b in BONES]
+    if payload.get("layout") != LAYOUT or payload.get("bones") != bones:
+        raise ValueError(
+            f"{path}: a prior for joint layout {payload.get('layout')!r} with bones "
+            f"{payload.get('bones')}; this book's pose networks predict {LAYOUT!r} and the prior "
+            f"reads the bones {bones}. Retrain it on {LAYOUT} poses (delete the file; the chapter "
+            "makes it again) or convert the poses with infantpose.keypoints first"
+        )
+    model = PoseNDF(PriorConfig.from_dict(payload["config"], f"{path}: config"))
+    model.load_state_dict(payload["model"])
+    model.eval()
+    return model, str(payload.get("trained_on", ""))
