@@ -105,6 +105,38 @@ def _batches(n: int, batch: int, epochs: int, generator: torch.Generator):
             yield order[start : start + batch]
 
 
+def _train_bce(
+    model: torch.nn.Module,
+    inputs: torch.Tensor,
+    masks: torch.Tensor,
+    optimiser: torch.optim.Optimizer,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    *,
+    flips: bool,
+) -> list[dict[str, float]]:
+    """The loop F_seg and Kp2Seg share: shuffled batches, binary cross-entropy of the logits
+    against ``masks``, the image and its mask flipped together half the time when ``flips``
+    (for F_seg; keypoints do not flip this way); the model is left in eval mode."""
+    g = torch.Generator().manual_seed(seed)
+    model.train()
+    history, tic = [], time.perf_counter()
+    for step, idx in enumerate(_batches(len(inputs), batch_size, epochs, g)):
+        x, y = inputs[idx], masks[idx]
+        if flips and bool(torch.rand(1, generator=g) < 0.5):
+            x, y = x.flip(-1), y.flip(-1)
+        loss = F.binary_cross_entropy_with_logits(model(x), y)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        history.append(
+            {"step": step, "loss": float(loss.detach()), "seconds": time.perf_counter() - tic}
+        )
+    model.eval()
+    return history
+
+
 def train_segmenter(
     model: PoseResNet,
     images: torch.Tensor,
@@ -117,23 +149,8 @@ def train_segmenter(
 ) -> list[dict[str, float]]:
     """Train F_seg on base-frame ``images`` ``(N, 3, H, W)`` against ``masks`` ``(N, 1, h, w)``
     in [0, 1] on the heatmap grid (BCE, Adam, horizontal flips)."""
-    g = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
-    history, tic = [], time.perf_counter()
-    for step, idx in enumerate(_batches(len(images), batch_size, epochs, g)):
-        x, y = images[idx], masks[idx]
-        if bool(torch.rand(1, generator=g) < 0.5):
-            x, y = x.flip(-1), y.flip(-1)
-        loss = F.binary_cross_entropy_with_logits(model(x), y)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        history.append(
-            {"step": step, "loss": float(loss.detach()), "seconds": time.perf_counter() - tic}
-        )
-    model.eval()
-    return history
+    return _train_bce(model, images, masks, optimiser, epochs, batch_size, seed, flips=True)
 
 
 @torch.no_grad()
@@ -160,20 +177,8 @@ def train_kp2seg(
 ) -> list[dict[str, float]]:
     """Train Kp2Seg on true source keypoints ``(N, 17, 2)`` (heatmap grid) against the rendered
     masks ``(N, 1, h, w)`` (BCE, Adam with β₁ = 0.5 as released)."""
-    g = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.5, 0.999))
-    model.train()
-    history, tic = [], time.perf_counter()
-    for step, idx in enumerate(_batches(len(points), batch_size, epochs, g)):
-        loss = F.binary_cross_entropy_with_logits(model(points[idx]), masks[idx])
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        history.append(
-            {"step": step, "loss": float(loss.detach()), "seconds": time.perf_counter() - tic}
-        )
-    model.eval()
-    return history
+    return _train_bce(model, points, masks, optimiser, epochs, batch_size, seed, flips=False)
 
 
 def save_kp2seg(path: str | os.PathLike, model: Kp2Seg) -> Path:
