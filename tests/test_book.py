@@ -222,8 +222,23 @@ def _driver(root: Path, runs: Path, *args: str):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM", "SIGINT, inherited ignored"])
 def test_stopping_the_driver_stops_papermill_its_kernel_and_their_children(tmp_path, runs, signame):
+    import signal
+
+    if not signame.endswith("ignored"):
+        _stop_the_driver(tmp_path, runs, signame)
+        return
+    # A background job of a non-interactive shell (`make test &`, some CI runners) starts with
+    # SIGINT ignored; the driver inherits that and must still stop on `kill -INT`.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _stop_the_driver(tmp_path, runs, "SIGINT")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop_the_driver(tmp_path, runs, signame):
     import os
     import signal
     import time

@@ -90,8 +90,11 @@ class StopRequested(KeyboardInterrupt):
 
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into :class:`StopRequested` (Ctrl-C already raises
-    ``KeyboardInterrupt``), so that ``finally`` blocks stop the chapter's processes."""
+    """Turn SIGTERM and SIGHUP into :class:`StopRequested` and SIGINT (Ctrl-C) into
+    ``KeyboardInterrupt``, so that ``finally`` blocks stop the chapter's processes. SIGINT is
+    set explicitly because a process started in the background by a non-interactive shell
+    (``make test &``, some CI runners) inherits it *ignored*, and ``kill -INT`` would then do
+    nothing at all."""
     if threading.current_thread() is not threading.main_thread():
         yield  # handlers can only be installed from the main thread
         return
@@ -101,6 +104,7 @@ def stop_on_signals() -> Iterator[None]:
 
     wanted = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
     previous = {signum: signal.signal(signum, handler) for signum in wanted}
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
