@@ -30,6 +30,7 @@ from ..data.coco import CocoKeypoints
 from ..metrics import PCK_GROUPS, PCKResult
 from ..pose2d.dataset import PoseDataset, TensorSamples, preload
 from ..pose2d.model import PoseResNet
+from ..synthesis.cache import code_fingerprint
 from .adapt import Components, adapt
 from .config import ShiftConfig
 from .data import SourceCrops, TargetImages, source_crops, target_images
@@ -111,11 +112,6 @@ def _model_digest(model: torch.nn.Module) -> str:
     return digest.hexdigest()[:12]
 
 
-def _code_digest(*modules: str) -> str:
-    here = Path(__file__).parent
-    return _digest(*[(here / m).read_text(encoding="utf-8") for m in modules])
-
-
 def _cache_root(root: str | Path | None) -> Path:
     from ..config import data_root
 
@@ -128,10 +124,8 @@ def load_or_make_prior(
 ) -> tuple[PoseNDF, dict[str, Any]]:  # fmt: skip
     """The prior trained on ``prior_split``'s pose labels (made once, then loaded)."""
     trained_on = f"{prior_split.num_annotations} labelled infant poses of {prior_split.source}"
-    path = (
-        _cache_root(root)
-        / f"prior_{_digest(config.to_dict(), _set_digest(prior_split), _code_digest('prior.py'))}.pt"
-    )
+    key = _digest(config.to_dict(), _set_digest(prior_split), code_fingerprint(["shift/prior.py"]))
+    path = _cache_root(root) / f"prior_{key}.pt"
     if path.is_file():
         model, trained_on = load_prior(path)
         return model, {"path": str(path), "made": False, "trained_on": trained_on}
@@ -157,7 +151,7 @@ def load_or_make_visibility(
     model and code, then loaded)."""
     hw, hh = model.config.heatmap_size
     key = _digest(epochs, batch_size, seed, _set_digest(source_set), _model_digest(model),
-                  _code_digest("visibility.py", "data.py"))  # fmt: skip
+                  code_fingerprint(["shift/visibility.py", "shift/data.py"]))  # fmt: skip
     seg_path = _cache_root(root) / f"fseg_{key}.pt"
     kp_path = _cache_root(root) / f"kp2seg_{key}.pt"
     segmenter = build_segmenter(model)
