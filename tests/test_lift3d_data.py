@@ -200,3 +200,12 @@ def test_experiment_runs_every_method_and_evaluates_on_the_set_asked(anny_body):
         ("adult", "as set"),
         ("adult", "flat start"),
     ]
+
+
+def test_lift3d_paper_numbers_sit_beside_rows_of_the_table():
+    from infantpose.lift3d import METHODS, PAPER_MPJPE, PAPER_MPJPE_SOURCE, method_names
+
+    assert PAPER_MPJPE and set(PAPER_MPJPE) <= set(METHODS)
+    assert "ZeDO-Release" in PAPER_MPJPE_SOURCE  # a public source, by name
+    names = method_names(mean_of=4)
+    assert list(names) == list(METHODS) and names["finetune_mean"] == "fine-tune, mean of 4"
