@@ -11,7 +11,8 @@ Modules, one job each:
 * :mod:`.distributed` several processes under ``torchrun`` (DDP); ``python -m infantpose.pose2d``
   trains from the command line;
 * :mod:`.evaluate` predictions and COCO AP; :mod:`.checkpoints` our checkpoints and published
-  Microsoft/mmpose weights; :mod:`.experiment` one table row, end to end.
+  Microsoft/mmpose weights; :mod:`.experiment` one table row, end to end; :mod:`.predictions` a
+  row's test predictions on disk (COCO results + provenance) for later chapters.
 """
 
 from __future__ import annotations
@@ -53,6 +54,14 @@ from .heatmaps import (
 )
 from .loss import JointsMSELoss, joints_mse
 from .model import PoseResNet, PoseResNetConfig, build_pose_resnet
+from .predictions import (
+    PredictionsError,
+    SavedPredictions,
+    list_predictions,
+    predictions_for,
+    read_predictions,
+    write_predictions,
+)
 from .prestage import pretrain_classifier
 from .train import FitResult, fit, freeze_modules, set_train_mode, train_adult_model
 from .transforms import AugmentConfig, box_to_center_scale, get_affine_transform, transform_preds
@@ -79,6 +88,8 @@ __all__ = [
     "PoseResNet",
     "PoseResNetConfig",
     "Predictions",
+    "PredictionsError",
+    "SavedPredictions",
     "TableRun",
     "TensorSamples",
     "TrainConfig",
@@ -101,12 +112,15 @@ __all__ = [
     "grad_reverse",
     "instance_oks",
     "joints_mse",
+    "list_predictions",
     "load_checkpoint",
     "load_model",
     "load_published",
     "predict",
+    "predictions_for",
     "preload",
     "pretrain_classifier",
+    "read_predictions",
     "recipe_config",
     "run_experiment",
     "run_table",
@@ -116,4 +130,5 @@ __all__ = [
     "thin_training_set",
     "train_adult_model",
     "transform_preds",
+    "write_predictions",
 ]
