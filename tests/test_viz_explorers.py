@@ -347,6 +347,7 @@ def test_lift_trace_frames_and_live_steps(tiny_prior_and_cases):
     trace = run_lift(prior, cases[0], config, hypotheses=2, every=2)
     assert trace.trajectory.shape[1:] == (2, 17, 3) and trace.final.shape == (2, 17, 3)
     assert trace.mpjpe.shape == (len(trace.steps) + 1, 2) and np.isfinite(trace.mpjpe).all()
+    assert list(trace.steps) == [0, 2, 3]  # every 2 OIL steps, and the last
     fig = lift_static(trace)
     assert len(fig.frames) == len(trace.steps) + 1
     assert fig.layout.sliders[0].steps[-1].label == "final"
@@ -355,7 +356,7 @@ def test_lift_trace_frames_and_live_steps(tiny_prior_and_cases):
     final = explorer.status.value
     assert "final (after resize)" in final and "MPJPE" in final
     explorer.step.value = 0
-    assert "loop step 0" in explorer.status.value
+    assert "OIL step 0" in explorer.status.value
 
 
 def test_lift_explorer_without_a_prior_or_truth_says_so(tiny_set):

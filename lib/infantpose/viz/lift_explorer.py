@@ -166,7 +166,11 @@ def run_lift(prior: ScorePrior, case: LiftCase, config: LiftConfig, *, hypothese
     trajectory = (
         np.stack([snap[0] for snap in result.trajectory]) if result.trajectory else result.poses[:1]
     )
-    steps = np.arange(len(trajectory)) * every
+    # lift3d snapshots the OIL loop (after IPO's rigid fit) every ``every`` steps and at its last
+    steps = np.array(
+        [i for i in range(config.oil_steps) if i % every == 0 or i == config.oil_steps - 1]
+    )
+    steps = steps[: len(trajectory)]
     final = result.poses[0]
     mpjpe = None
     if case.truth is not None:
@@ -202,7 +206,7 @@ def _frame_traces(trace: LiftTrace, k: int) -> list[Any]:
 
 
 def _title(trace: LiftTrace, k: int) -> str:
-    where = f"loop step {int(trace.steps[k])}" if k < len(trace.steps) else "final (after resize)"
+    where = f"OIL step {int(trace.steps[k])}" if k < len(trace.steps) else "final (after resize)"
     error = ""
     if trace.mpjpe is not None:
         row = trace.mpjpe[min(k, len(trace.mpjpe) - 1)]
@@ -228,7 +232,9 @@ def lift_figure(trace: LiftTrace, k: int | None = None, height: int = 460) -> go
                                      marker={"size": 4}, showlegend=False,
                                      line={"color": HYPOTHESIS_COLORS[s % len(HYPOTHESIS_COLORS)]},
                                      name=f"hypothesis {s + 1}"), row=1, col=2)  # fmt: skip
-        fig.update_xaxes(title_text="loop step (IPO, then OIL; last: final)", row=1, col=2)
+        fig.update_xaxes(
+            title_text="OIL step (after IPO's rigid fit; last point: final)", row=1, col=2
+        )
         fig.update_yaxes(title_text="MPJPE (mm)", rangemode="tozero", row=1, col=2)
     fig.update_layout(
         height=height, margin={"l": 0, "r": 10, "t": 60, "b": 0}, template="none", paper_bgcolor="white",
@@ -246,7 +252,7 @@ def lift_static(trace: LiftTrace) -> go.Figure:
     fig = lift_figure(trace, 0)
     frames = [_frame_traces(trace, k) for k in range(count)]
     labels = [str(int(s)) for s in trace.steps] + ["final"]
-    return add_slider_frames(fig, frames, labels, prefix="loop step: ",
+    return add_slider_frames(fig, frames, labels, prefix="OIL step: ",
                              titles=[_title(trace, k) for k in range(count)],
                              traces=list(range(len(frames[0]))))  # fmt: skip
 
