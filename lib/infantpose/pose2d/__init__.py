@@ -12,7 +12,8 @@ Modules, one job each:
   trains from the command line;
 * :mod:`.evaluate` predictions and COCO AP; :mod:`.checkpoints` our checkpoints and published
   Microsoft/mmpose weights; :mod:`.experiment` one table row, end to end; :mod:`.describe`
-  recipes and results in words.
+  recipes and results in words; :mod:`.predictions` a row's test predictions on disk (COCO
+  results + provenance) for later chapters.
 """
 
 from __future__ import annotations
@@ -55,6 +56,14 @@ from .heatmaps import (
 )
 from .loss import JointsMSELoss, joints_mse
 from .model import PoseResNet, PoseResNetConfig, build_pose_resnet
+from .predictions import (
+    PredictionsError,
+    SavedPredictions,
+    list_predictions,
+    predictions_for,
+    read_predictions,
+    write_predictions,
+)
 from .prestage import pretrain_classifier
 from .train import FitResult, fit, freeze_modules, set_train_mode, train_adult_model
 from .transforms import AugmentConfig, box_to_center_scale, get_affine_transform, transform_preds
@@ -82,6 +91,8 @@ __all__ = [
     "PoseResNet",
     "PoseResNetConfig",
     "Predictions",
+    "PredictionsError",
+    "SavedPredictions",
     "TableRun",
     "TensorSamples",
     "TrainConfig",
@@ -105,13 +116,16 @@ __all__ = [
     "grad_reverse",
     "instance_oks",
     "joints_mse",
+    "list_predictions",
     "load_checkpoint",
     "load_model",
     "load_published",
     "predict",
+    "predictions_for",
     "preload",
     "pretrain_classifier",
     "print_result",
+    "read_predictions",
     "recipe_config",
     "result_line",
     "run_experiment",
@@ -122,4 +136,5 @@ __all__ = [
     "thin_training_set",
     "train_adult_model",
     "transform_preds",
+    "write_predictions",
 ]
