@@ -209,3 +209,19 @@ def test_lift3d_paper_numbers_sit_beside_rows_of_the_table():
     assert "ZeDO-Release" in PAPER_MPJPE_SOURCE  # a public source, by name
     names = method_names(mean_of=4)
     assert list(names) == list(METHODS) and names["finetune_mean"] == "fine-tune, mean of 4"
+
+
+def test_finetuned_infant_prior_is_the_tables_fine_tune_prior(anny_body):
+    import torch
+
+    from infantpose import lift3d
+
+    settings = lift3d.ExperimentProfile.smoke(adult_poses=40, test_poses=6, sizes=(8,), seeds=(1,))
+    data = lift3d.make_datasets(anny_body, settings, seed=1)
+    _, models = lift3d.run_lifting_experiment(data, settings, methods=("finetune",))
+    prior = lift3d.finetuned_infant_prior(anny_body, settings, seed=1)
+    expected = models["finetune/8"].network.state_dict()
+    got = prior.network.state_dict()
+    assert expected.keys() == got.keys()
+    for name, tensor in expected.items():
+        torch.testing.assert_close(got[name], tensor, msg=name)

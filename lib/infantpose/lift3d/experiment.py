@@ -48,6 +48,7 @@ __all__ = [
     "ExperimentProfile",
     "LiftingRow",
     "compare_lift_configs",
+    "finetuned_infant_prior",
     "infant_size_ratio",
     "make_datasets",
     "method_names",
@@ -230,6 +231,20 @@ def infant_size_ratio(data: ExperimentData, profile: ExperimentProfile) -> float
 
 def _adapt(config: PriorTrainConfig, lr: float) -> PriorTrainConfig:
     return replace(config, lr=lr)
+
+
+def finetuned_infant_prior(
+    body: BodyModel, profile: ExperimentProfile, *, seed: int = 0, device: Any = "cpu"
+) -> ScorePrior:
+    """The table's "fine-tune" prior on ``profile``'s whole infant pool: an adult prior trained
+    on the adult poses, then every weight trained further on the infants at ``adapt_lr``.
+    Chapter 06's lifting explorer caches it (:func:`~infantpose.lift3d.cache.cached_prior`)."""
+    data = make_datasets(body, profile, seed=seed)
+    adult = train_prior(
+        data.adult.poses_3d, profile.score, profile.adult_train, seed=seed, device=device
+    )
+    adapt = _adapt(profile.infant_train, profile.adapt_lr)
+    return finetune(adult, data.infant_pool.poses_3d, adapt, seed=seed, device=device)
 
 
 _SCORES = ("mpjpe", "n_mpjpe", "pa_mpjpe", "bone_ratio")
