@@ -17,8 +17,8 @@ book: setup  ## all chapters with PROFILE (default), results page, HTML book in 
 	$(PY) -m infantpose.book all --profile $(PROFILE)
 
 test: setup browser  ## what CI runs (.ci/run)
-	$(VENV)/bin/ruff check lib tests benchmarks
-	$(VENV)/bin/ruff format --check lib tests benchmarks
+	$(VENV)/bin/ruff check lib tests benchmarks && $(PY) -m infantpose.book ruff check
+	$(VENV)/bin/ruff format --check lib tests benchmarks && $(PY) -m infantpose.book ruff format --check
 	$(VENV)/bin/pytest -q -m "not browser"
 	$(MAKE) --no-print-directory browser-test
 	$(PY) -m infantpose.book all --profile smoke --fail-over-budget
@@ -45,8 +45,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m ipykernel install --sys-prefix --name infantpose --display-name "Python (infantpose)" >/dev/null
 	touch $(STAMP)
 
-lint:
-	$(VENV)/bin/ruff check lib tests benchmarks
+lint:  ## ruff on lib, tests, benchmarks and the chapters' code cells (through jupytext)
+	$(VENV)/bin/ruff check lib tests benchmarks && $(PY) -m infantpose.book ruff check && $(PY) -m infantpose.book ruff format --check
 
 format:
 	$(VENV)/bin/ruff format lib tests benchmarks

@@ -1,4 +1,6 @@
-"""Command line: ``python -m infantpose.book {run,results,build,all,check} --profile NAME``."""
+"""Command line: ``python -m infantpose.book {run,results,build,all,check} --profile NAME``, and
+``python -m infantpose.book ruff {check [--fix],format [--check]} [NOTEBOOK ...]`` for the chapters'
+code cells (:mod:`.lint`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from ..config import ConfigError
 from . import __doc__ as package_doc
 from .chapters import ChapterFailed
 from .html import build_html, check_in_browser
+from .lint import ruff_notebooks
 from .results import write_results
 from .run import StopRequested, run_book
 
@@ -42,7 +45,26 @@ def main(argv: list[str] | None = None) -> int:
                 action="store_true",
                 help="a chapter over budget fails the run",
             )
-    args = parser.parse_args(argv)
+    ruff = sub.add_parser(
+        "ruff",
+        help="ruff check / ruff format on the chapters' code cells, with the package's settings",
+    )
+    ruff.add_argument("action", choices=("check", "format"))
+    ruff.add_argument("notebooks", nargs="*", help="MyST notebooks (default: notebooks/*.md)")
+    ruff.add_argument("--fix", action="store_true", help="check: apply ruff's safe fixes")
+    ruff.add_argument("--check", action="store_true", help="format: report, change nothing")
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "ruff" and not [a for a in extra if a.startswith("-")]:
+        args.notebooks += extra  # paths after a flag: `ruff format --check notebooks/x.md`
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "ruff":
+        result = ruff_notebooks(args.action, args.notebooks, fix=args.fix, check=args.check)
+        if result.output:
+            print(result.output)
+        for path in result.changed:
+            print(f"rewrote the code cells of {path}")
+        return result.returncode
     try:
         if args.command in ("run", "all"):
             run_book(args.profile, args.only, fail_over_budget=args.fail_over_budget)
