@@ -383,3 +383,261 @@ def test_browser_check_catches_a_request_leaving_the_page_origin(tmp_path):
     assert "bad.html: request to http://127.0.0.2:9/cdn.png" in str(err.value)
     assert "ok.html" not in str(err.value)
     assert (tmp_path / "shots" / "ok.png").exists()
+
+
+# ------------------------------------------------------------ the anatomy of every chapter
+#
+# Chapter 00 sets the standard (STYLE.md, point 5): one title, every figure captioned, named,
+# its plotting code hidden and cited by {numref} in the prose, the environment report last, and
+# no function of the chapter's own outside a hidden figure cell (the package holds the logic).
+#
+# A *figure cell* is a code cell that carries `mystnb: figure:` metadata, or whose code shows
+# a figure: it calls `show()` (matplotlib's `plt.show()`, a plotly figure's `.show()`),
+# `plt.subplots`/`plt.figure`, or one of `infantpose.viz`'s figure makers (`plot_*`,
+# `*_figure`, `*_figure_3d`). Such a cell makes one figure: at most one `show()`, never in a
+# loop, since MyST-NB gives a cell's figure one caption and one name.
+
+_FIGURE_CALLS = {"show", "subplots", "figure", "colabel_figure"}
+_FIGURE_NAME = re.compile(r"fig-(?P<chapter>\d\d)-[a-z0-9-]+")
+_NUMREF = re.compile(r"\{numref\}`(?:[^`<]*<)?(?P<target>[^`>]+)>?`")
+
+
+def _figure_makers() -> set[str]:
+    import infantpose.viz as viz
+
+    return _FIGURE_CALLS | {
+        name for name in viz.__all__ if name.startswith("plot_") or name.endswith("_figure_3d")
+    }
+
+
+def _called(tree: ast.AST) -> list[tuple[str, bool]]:
+    """(name, inside a loop) of every call: `f(...)` and `x.f(...)` both give `f`."""
+    found = []
+
+    def visit(node: ast.AST, in_loop: bool) -> None:
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            found.append((name, in_loop))
+        for child in ast.iter_child_nodes(node):
+            visit(child, in_loop or isinstance(node, ast.For | ast.While | ast.comprehension))
+
+    visit(tree, False)
+    return found
+
+
+def _chapter_problems(source: Path, known_targets: set[str] | None = None) -> list[str]:
+    """What breaks the anatomy of the MyST notebook ``source`` (empty: none)."""
+    import jupytext
+
+    nb = jupytext.read(source)
+    chapter = source.stem[:2]
+    problems = []
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    prose = re.sub(r"^```.*?^```", "", markdown, flags=re.M | re.S)  # not inside fenced blocks
+    titles = re.findall(r"^# \S.*$", prose, flags=re.M)
+    if len(titles) != 1:
+        problems.append(f"{len(titles)} title headings (`# ...`), expected one: {titles}")
+    makers = _figure_makers()
+    names, code_cells = [], [c for c in nb.cells if c.cell_type == "code"]
+    for number, cell in enumerate(code_cells, start=1):
+        where = f"code cell {number} ({cell.source.strip().splitlines()[0][:50] if cell.source.strip() else ''!r})"
+        tree = ast.parse(cell.source)
+        calls = _called(tree)
+        figure = cell.metadata.get("mystnb", {}).get("figure")
+        is_figure = figure is not None or any(name in makers for name, _ in calls)
+        hidden = "hide-input" in cell.metadata.get("tags", [])
+        if is_figure:
+            figure = figure or {}
+            if not str(figure.get("caption", "")).strip():
+                problems.append(f"{where}: a figure cell without `mystnb: figure: caption:`")
+            name = str(figure.get("name", ""))
+            match = _FIGURE_NAME.fullmatch(name)
+            if match is None or match["chapter"] != chapter:
+                problems.append(f"{where}: figure name {name!r} is not fig-{chapter}-<kebab-case>")
+            names.append(name)
+            if not hidden:
+                problems.append(f"{where}: a figure cell without `tags: [hide-input]`")
+            shows = [in_loop for called, in_loop in calls if called == "show"]
+            if len(shows) > 1 or any(shows):
+                problems.append(f"{where}: a figure cell shows more than one figure; split it")
+        defined = [
+            node.name if not isinstance(node, ast.Assign) else "a lambda"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            or (isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda))
+        ]
+        if defined and not (is_figure and hidden):
+            problems.append(f"{where}: defines {defined}: move it into the package")
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        problems.append(f"figure names used twice: {duplicated}")
+    cited = {m["target"].strip() for m in _NUMREF.finditer(markdown)}
+    problems += [f"figure {n} is never cited by {{numref}}" for n in names if n not in cited]
+    targets = set(names) | (known_targets or set())
+    problems += [f"{{numref}} `{t}` has no target" for t in sorted(cited - targets)]
+    last = code_cells[-1] if code_cells else None
+    if (
+        last is None
+        or last.source.strip() != "ip.env.env_report()"
+        or "remove-input" not in last.metadata.get("tags", [])
+    ):
+        problems.append(
+            "the last code cell is not the hidden environment report (ip.env.env_report())"
+        )
+    return problems
+
+
+def _all_figure_names() -> set[str]:
+    names = set()
+    for page in (ROOT / "notebooks").glob("*.md"):
+        names |= set(re.findall(r"^\s*name:\s*(fig-\S+)\s*$", page.read_text(), flags=re.M))
+    return names
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_each_chapter_has_the_anatomy_of_chapter_00(chapter):
+    source = ROOT / "notebooks" / f"{chapter}.md"
+    assert _chapter_problems(source, _all_figure_names()) == []
+
+
+_GOOD_CHAPTER = """\
+---
+jupytext:
+  text_representation: {extension: .md, format_name: myst}
+kernelspec: {display_name: Python 3, language: python, name: python3}
+---
+# A title
+
+{numref}`fig-07-curve` shows it.
+
+```{code-cell} ipython3
+import matplotlib.pyplot as plt
+
+import infantpose as ip
+```
+
+```{code-cell} ipython3
+x = [1, 2]
+```
+
+```{code-cell} ipython3
+---
+tags: [hide-input]
+mystnb:
+  figure:
+    caption: |
+      A curve.
+    name: fig-07-curve
+---
+def style(ax):
+    ax.grid()
+
+
+fig, ax = plt.subplots()
+style(ax)
+plt.show()
+```
+
+```{code-cell} ipython3
+:tags: [remove-input]
+
+ip.env.env_report()
+```
+"""
+
+
+def _write_chapter(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "07-demo.md"
+    path.write_text(text)
+    return path
+
+
+def test_the_anatomy_check_passes_a_good_chapter(tmp_path):
+    assert _chapter_problems(_write_chapter(tmp_path, _GOOD_CHAPTER)) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("# A title", "# A title\n\n# Another title"), "2 title headings"),
+        (("    caption: |\n      A curve.\n", ""), "without `mystnb: figure: caption:`"),
+        (("name: fig-07-curve", "name: fig-08-curve"), "is not fig-07-<kebab-case>"),
+        (("tags: [hide-input]\n", "tags: []\n"), "without `tags: [hide-input]`"),
+        (("plt.show()", "plt.show()\nfig.show()"), "shows more than one figure"),
+        (("x = [1, 2]", "def helper():\n    return 1"), "defines ['helper']"),
+        (("x = [1, 2]", "helper = lambda: 1"), "defines ['a lambda']"),
+        (("x = [1, 2]", "plt.plot([1, 2])\nplt.show()"), "a figure cell without"),
+        (("{numref}`fig-07-curve` shows it.", "It shows it."), "never cited by {numref}"),
+        (
+            ("shows it.", "shows it, as {numref}`fig-07-other` does."),
+            "`fig-07-other` has no target",
+        ),
+        (("ip.env.env_report()", "print('done')"), "not the hidden environment report"),
+    ],
+)
+def test_the_anatomy_check_fails_a_chapter_that_breaks_a_rule(tmp_path, change, expected):
+    old, new = change
+    assert old in _GOOD_CHAPTER
+    problems = _chapter_problems(_write_chapter(tmp_path, _GOOD_CHAPTER.replace(old, new, 1)))
+    assert any(expected in p for p in problems), problems
+
+
+# ------------------------------------------------------------ ruff on the chapters' code cells
+
+
+def test_ruff_reads_the_chapters_through_jupytext_and_names_the_cell(tmp_path):
+    from infantpose.book.lint import ruff_notebooks
+
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    chapter = _write_chapter(tmp_path, _GOOD_CHAPTER.replace("x = [1, 2]", "import os\nx = [1,2]"))
+    checked = ruff_notebooks("check", [chapter], root=tmp_path)
+    assert not checked.ok and "07-demo.md:cell 3:1:8: F401" in checked.output, checked.output
+    assert not ruff_notebooks("format", [chapter], check=True, root=tmp_path).ok
+    assert chapter.read_text().count("import os\nx = [1,2]") == 1  # --check changed nothing
+
+    fixed = ruff_notebooks("check", [chapter], fix=True, root=tmp_path)
+    formatted = ruff_notebooks("format", [chapter], root=tmp_path)
+    assert fixed.ok and formatted.ok and formatted.changed == (chapter,)
+    text = chapter.read_text()
+    assert text == _GOOD_CHAPTER  # the code fixed and formatted, nothing else touched
+    assert ruff_notebooks("format", [chapter], check=True, root=tmp_path).ok
+
+
+def test_the_chapters_pass_ruff_with_the_package_settings():
+    from infantpose.book.lint import ruff_notebooks
+
+    checked = ruff_notebooks("check", root=ROOT)
+    assert checked.ok, checked.output
+    formatted = ruff_notebooks("format", check=True, root=ROOT)
+    assert formatted.ok, formatted.output
+
+
+# ------------------------------------------------------------ citations of documents we do not ship
+
+# Notes outside the repository ("anchors §2.3", "../shared/reference/…") mean nothing to a
+# reader: cite the paper or the public repository by name instead.
+_PRIVATE_CITATION = re.compile(r"anchors?\s*§|anchors_\w+\.md|shared/reference|\.\./reference/")
+
+
+def _private_citations(paths) -> list[str]:
+    return [
+        f"{path}:{n}: {line.strip()}"
+        for path in paths
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if _PRIVATE_CITATION.search(line)
+    ]
+
+
+def test_nothing_cites_notes_that_are_not_in_the_repository(tmp_path):
+    shipped = [
+        *(ROOT / "lib").rglob("*.py"),
+        *(ROOT / "notebooks").glob("*.md"),
+        *(ROOT / "book").glob("*.md"),
+        *(ROOT / "benchmarks").glob("*.py"),
+        ROOT / "README.md",
+    ]
+    assert _private_citations(shipped) == []
+    bad = tmp_path / "bad.py"
+    bad.write_text('"""As the anchors §1.4 say, and ../shared/reference/anchors_fidip.md."""\n')
+    assert len(_private_citations([bad])) == 1

@@ -83,5 +83,6 @@ def test_verdict_text_writes_the_difference_its_interval_and_the_verdict():
         == "x − y: -10.0 mm (95% CI -12.5 … -7.5): x better"
     )
     one = {**paired, "n": 1, "low": float("nan"), "high": float("nan"), "verdict": "one seed"}
-    assert verdict_text(one, "AP points", digits=2) == "x − y: -10.00 AP points (one seed): one seed"
-
+    assert (
+        verdict_text(one, "AP points", digits=2) == "x − y: -10.00 AP points (one seed): one seed"
+    )
