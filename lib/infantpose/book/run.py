@@ -53,6 +53,7 @@ from .chapters import CHAPTERS, ChapterFailed
 KERNEL_NAME = "infantpose"
 KERNEL_DISPLAY_NAME = "Python (infantpose)"
 TIMINGS_FILE = "timings.json"
+CHAPTER_TIMING_FILE = "timing.json"  # one chapter's entry, in its run folder
 
 log = logging.getLogger(__name__)
 
@@ -376,6 +377,31 @@ def read_timings(profile: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _chapter_timing_path(profile: str, notebook: str) -> Path:
+    return run_dir(profile, notebook) / CHAPTER_TIMING_FILE
+
+
+def _record_chapter(profile: str, notebook: str, timing: dict | None) -> None:
+    """Keep one chapter's timing beside its metrics (``None``: it failed, forget the old one)."""
+    path = _chapter_timing_path(profile, notebook)
+    if timing is None:
+        path.unlink(missing_ok=True)
+    else:
+        write_json_atomic(path, timing)
+
+
+def _with_chapter_files(profile: str, chapters: dict[str, dict]) -> dict[str, dict]:
+    """``chapters`` updated by every chapter's own timing file: two drivers running disjoint
+    chapters of one profile (``--only``) each rewrite ``timings.json`` from what they saw,
+    and the chapter files keep the other driver's newer entries from being lost."""
+    merged = dict(chapters)
+    for name in CHAPTERS:
+        path = _chapter_timing_path(profile, name)
+        if path.is_file():
+            merged[name] = json.loads(path.read_text(encoding="utf-8"))
+    return merged
+
+
 def _write_timings(profile: Profile, chapters: dict[str, dict]) -> dict:
     ordered = {name: chapters[name] for name in CHAPTERS if name in chapters}
     total = sum(c["seconds"] for c in ordered.values())
@@ -427,14 +453,20 @@ def _run_chapters(
         try:
             timing = run_chapter(notebook, profile, root=root, log_dir=log_dir)
         except ChapterFailed:
+            _record_chapter(profile.name, notebook, None)
+            if only:
+                recorded = _with_chapter_files(profile.name, read_timings(profile.name)["chapters"])
             recorded.pop(notebook, None)
             _write_timings(profile, recorded)
             raise
         recorded[notebook] = timing.to_dict()
+        _record_chapter(profile.name, notebook, recorded[notebook])
         flag = "  OVER BUDGET" if timing.over_budget else ""
         log.info(
             f"[{profile.name}] {notebook} done in {timing.seconds:.1f} s (budget {timing.budget_s:.0f} s){flag}"
         )
+    if only:  # what another driver recorded since this one started stays
+        recorded = _with_chapter_files(profile.name, read_timings(profile.name)["chapters"])
     payload = _write_timings(profile, recorded)
     over = [name for name, c in payload["chapters"].items() if c["over_budget"]]
     log.info(

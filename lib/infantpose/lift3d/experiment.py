@@ -200,12 +200,24 @@ class ExperimentData:
     validation: PoseSet3D | None = None
 
 
+def _training_sets(
+    body: BodyModel, profile: ExperimentProfile, seed: int
+) -> tuple[PoseSet3D, PoseSet3D]:
+    """The adult training poses and the infant pool, as :func:`make_datasets` samples them."""
+    common = dict(layout=profile.layout, camera=profile.camera)
+    return (
+        sample_pose_set(body, "adult", profile.adult_poses, seed=1000 + seed, **common),
+        sample_pose_set(body, "infant", max(profile.sizes), seed=2000 + seed, **common),
+    )
+
+
 def make_datasets(body: BodyModel, profile: ExperimentProfile, seed: int = 0) -> ExperimentData:
     """Sample the four pose sets with disjoint seeds (no evaluation pose is a training pose)."""
     common = dict(layout=profile.layout, camera=profile.camera)
+    adult, infant_pool = _training_sets(body, profile, seed)
     return ExperimentData(
-        adult=sample_pose_set(body, "adult", profile.adult_poses, seed=1000 + seed, **common),
-        infant_pool=sample_pose_set(body, "infant", max(profile.sizes), seed=2000 + seed, **common),
+        adult=adult,
+        infant_pool=infant_pool,
         test=sample_pose_set(body, "infant", profile.test_poses, seed=3000 + seed, **common),
         validation=sample_pose_set(
             body, "infant", profile.validation_poses, seed=4000 + seed, **common
@@ -238,13 +250,14 @@ def finetuned_infant_prior(
 ) -> ScorePrior:
     """The table's "fine-tune" prior on ``profile``'s whole infant pool: an adult prior trained
     on the adult poses, then every weight trained further on the infants at ``adapt_lr``.
-    Chapter 06's lifting explorer caches it (:func:`~infantpose.lift3d.cache.cached_prior`)."""
-    data = make_datasets(body, profile, seed=seed)
+    Chapter 06's lifting explorer caches it (:func:`~infantpose.lift3d.cache.cached_prior`);
+    only the two training sets are sampled, not the evaluation sets."""
+    adults, infants = _training_sets(body, profile, seed)
     adult = train_prior(
-        data.adult.poses_3d, profile.score, profile.adult_train, seed=seed, device=device
+        adults.poses_3d, profile.score, profile.adult_train, seed=seed, device=device
     )
     adapt = _adapt(profile.infant_train, profile.adapt_lr)
-    return finetune(adult, data.infant_pool.poses_3d, adapt, seed=seed, device=device)
+    return finetune(adult, infants.poses_3d, adapt, seed=seed, device=device)
 
 
 _SCORES = ("mpjpe", "n_mpjpe", "pa_mpjpe", "bone_ratio")

@@ -301,15 +301,16 @@ def _panel(
         image = np.full((image_record["height"], image_record["width"], 3), 200, np.uint8)
         note = f" (image unreadable: {error})"
     crop, corner, side = _crop(image, annotation["bbox"])
-    uri, _ = image_uri(crop, max_side=_PANEL)
+    uri, shrink = image_uri(crop, max_side=_PANEL)
     scale = _PANEL / side
+    pixel = _PANEL / max(1, round(crop.shape[1] * shrink))  # a thumbnail pixel in panel units
 
     def to_panel(kp: np.ndarray) -> np.ndarray:
         return (np.asarray(kp, float)[:, :2] - corner) * scale
 
     gt = np.asarray(annotation["keypoints"], float).reshape(-1, 3)
-    traces: list[Any] = [go.Image(source=uri, x0=0, y0=0, dx=_PANEL / crop.shape[1],
-                                  dy=_PANEL / crop.shape[0], hoverinfo="skip", name="image")]  # fmt: skip
+    traces: list[Any] = [go.Image(source=uri, x0=pixel / 2, y0=pixel / 2, dx=pixel, dy=pixel,
+                                  hoverinfo="skip", name="image")]  # fmt: skip
     traces += skeleton_traces_2d(to_panel(gt), COCO17, "ground truth", visible=gt[:, 2] > 0)
     scores = []
     for model in models:
@@ -339,7 +340,7 @@ def browser_figure(
     fig = go.Figure(traces)
     fig.update_xaxes(range=[0, _PANEL], visible=False)
     fig.update_yaxes(range=[_PANEL, 0], visible=False, scaleanchor="x")
-    fig.update_layout(height=height, width=520, title={"text": title, "font": {"size": 12}},
+    fig.update_layout(height=height, title={"text": title, "font": {"size": 12}, "x": 0.01},
                       margin={"l": 0, "r": 0, "t": 60, "b": 0}, template="none",
                       legend={"x": 1.02, "y": 1.0}, paper_bgcolor="white")  # fmt: skip
     return fig

@@ -181,8 +181,8 @@ def add_slider_frames(
                 "steps": steps,
                 "currentvalue": {"prefix": prefix, "font": {"size": 12}},
                 "pad": {"t": 30, "b": 10},
-                "len": 0.95,
-                "x": 0.025,
+                "len": 0.9,
+                "x": 0.05,  # room for the first and last labels
             }
         ]
     )

@@ -189,6 +189,7 @@ def _frame_traces(trace: LiftTrace, k: int) -> list[Any]:
     """The traces of snapshot ``k`` (``len(steps)``: the final poses)."""
     layout = get_layout(trace.case.layout)
     poses = trace.final if k >= len(trace.steps) else trace.trajectory[k]
+    poses, _ = root_relative(poses, layout)  # on the truth's root, as MPJPE compares them
     traces: list[Any] = []
     if trace.case.truth is not None:
         traces += skeleton_traces_3d(
