@@ -251,3 +251,32 @@ def test_the_check_fails_a_figure_that_did_not_draw_an_image_or_a_link(tmp_path)
         "broken link /nowhere.html (no such file); broken link /ok.html#nope (no element #nope)"
     )
     assert (tmp_path / "shots" / "ok.png").exists()
+
+
+# ------------------------------------------------------------ the README's pictures
+
+
+def test_readme_pictures_exist_and_are_small():
+    from infantpose.book.screenshots import MAX_BYTES, SHOTS
+
+    readme = (ROOT / "README.md").read_text()
+    for shot in SHOTS:
+        path = ROOT / "book" / "_static" / shot.file
+        assert path.is_file() and path.stat().st_size <= MAX_BYTES < 150_000 + 1, shot.file
+        assert f"book/_static/{shot.file}" in readme
+
+
+def test_a_screenshot_is_squeezed_under_the_size_limit():
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from infantpose.book.screenshots import _jpeg_under
+
+    noise = np.random.default_rng(0).integers(0, 256, (800, 1280, 3), dtype=np.uint8)
+    png = io.BytesIO()
+    Image.fromarray(noise).save(png, "PNG")  # noise: no JPEG quality alone gets it small
+    jpeg = _jpeg_under(png.getvalue(), 150_000)
+    assert len(jpeg) <= 150_000 and jpeg[:2] == b"\xff\xd8"
+    assert Image.open(io.BytesIO(jpeg)).width < 1280

@@ -1,4 +1,4 @@
-"""Command line: ``python -m infantpose.book {run,results,build,all,check,weight} --profile NAME``."""
+"""Command line: ``python -m infantpose.book {run,results,build,all,check,weight,screenshots} --profile NAME``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from .chapters import ChapterFailed
 from .html import build_html, check_in_browser
 from .results import write_results
 from .run import StopRequested, run_book
+from .screenshots import take_screenshots
 from .weight import book_weight
 
 
@@ -33,9 +34,10 @@ def main(argv: list[str] | None = None) -> int:
             "a figure that did not draw, an image that did not load or a broken link",
         ),
         ("weight", "print the built book's size and script bytes as one JSON line"),
+        ("screenshots", "take the README's pictures of the built book into book/_static/"),
     ):
         cmd = sub.add_parser(name, help=help_text)
-        if name not in ("check", "weight"):
+        if name not in ("check", "weight", "screenshots"):
             cmd.add_argument(
                 "--profile", default="default", help="smoke, default, paper or a YAML path"
             )
@@ -59,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"ok  {page.page}  ({page.plotly_figures} plotly figures drawn) → {page.screenshot}"
                 )
+        if args.command == "screenshots":
+            for path in take_screenshots():
+                print(f"wrote {path} ({path.stat().st_size / 1000:.0f} kB)")
         if args.command in ("check", "weight"):
             weight = book_weight(project_root() / "_build" / "html")
             print(weight.summary() if args.command == "check" else json.dumps(weight.to_dict()))
