@@ -69,9 +69,11 @@ _MODEL_REF = re.compile(r"IPY_MODEL_([0-9a-fA-F]+)")
 def widget_manager_served(config_file: Path) -> bool:
     """Whether the book serves a widget manager: ``_config.yml`` names its files in
     ``sphinx.config.nb_ipywidgets_js`` (MyST-NB's default loads it from a CDN, so the book
-    sets it explicitly, to ``{}`` while it serves none)."""
+    sets it explicitly, to ``{}`` while it serves none). No config file: no manager."""
     import yaml
 
+    if not config_file.is_file():
+        return False
     config = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
     sphinx = (config.get("sphinx") or {}).get("config") or {}
     return bool(sphinx.get("nb_ipywidgets_js"))
