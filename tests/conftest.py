@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
+
+#: Tiny datasets in the published formats (tests/data/README.md says where each comes from).
+FIXTURES = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """``tests/data``: read the fixtures in place (the loaders never write)."""
+    return FIXTURES
+
+
+@pytest.fixture
+def fixture_copy(tmp_path):
+    """Copy one fixture folder (``"coco"``, ``"syrip"``, ``"surreal"``, ``"minirgbd"``) to
+    ``tmp_path`` and return the copy, for tests that damage or extend it."""
+
+    def copy(name: str) -> Path:
+        return Path(shutil.copytree(FIXTURES / name, tmp_path / name))
+
+    return copy
 
 
 @pytest.fixture(scope="session")

@@ -15,11 +15,10 @@ from scipy import stats
 
 from infantpose.book import CHAPTERS
 from infantpose.book.results import results_markdown
-from infantpose.lift3d import METHODS
-from infantpose.lift3d.paper import PAPER_MPJPE
+from infantpose.lift3d import METHODS, PAPER_MPJPE
 from infantpose.pose2d import TABLE_ROWS
 from infantpose.runs import record_metrics
-from infantpose.shift.paper import PAPER_PCK
+from infantpose.shift import PAPER_PCK
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,8 +79,9 @@ def test_shift_rows_carry_both_papers_columns_and_name_udape(runs):
     _chapter(runs, "04-shift-adaptation", rows, seeds=2)
     page = results_markdown("smoke")
     for target in PAPER_PCK:
-        assert f"SHIFT paper: {target}, PCK@0.05 Avg. (%)" in page
-    assert _row(page, "mean teacher")[1:3] == ["34.2 (UDAPE)", "51.5 (UDAPE)"]
+        assert f"SHIFT paper: SURREAL → {target}, PCK@0.05 Avg. (%)" in page
+    paper = dict(zip(PAPER_PCK, _row(page, "mean teacher")[1:3], strict=True))
+    assert paper == {"SyRIP": "34.2 (UDAPE)", "MINI-RGBD": "51.5 (UDAPE)"}
     assert _row(page, "+ prior")[1:3] == ["–", "–"]
     assert _row(page, "source-only")[3] == f"10.5 ± {_half_width([10.0, 11.0]):.1f}"
 

@@ -1,4 +1,6 @@
-"""SURREAL: tiny preprocessed runs (JSON + crops) and a tiny original _info.mat + mp4."""
+"""SURREAL: TLlib's preprocessed runs (the fixture in tests/data/surreal, 3 × 3 crops) and a
+tiny original _info.mat + mp4 written here (the .mat/.mp4 pair would cost more to commit
+than the three-frame clip this test writes)."""
 
 from __future__ import annotations
 
@@ -22,63 +24,44 @@ from infantpose.data.surreal import (
 )
 from infantpose.keypoints import COCO17, SMPL24, UDA16
 
-RNG = np.random.default_rng(1)
+
+@pytest.fixture
+def surreal_dir(fixtures_dir):
+    return fixtures_dir / "surreal"
 
 
-def sample(name):
-    return {
-        "name": name,
-        "keypoint2d": RNG.uniform(20, 100, (24, 2)).tolist(),
-        "keypoint3d": RNG.uniform(-1, 1, (24, 3)).tolist(),
-        "intrinsic_matrix": [[600, 0, 60], [0, 600, 60], [0, 0, 1]],
-    }
-
-
-def write_preprocessed(root: Path, split="train", per_run=5) -> Path:
-    for run in range(3):
-        samples = [sample(f"seq_{run}_{i}.jpg") for i in range(per_run)]
-        (root / split / f"run{run}").mkdir(parents=True)
-        (root / split / f"run{run}.json").write_text(json.dumps(samples))
-        for s in samples:
-            cv2.imwrite(
-                str(root / split / f"run{run}" / s["name"]), np.zeros((120, 128, 3), np.uint8)
-            )
-    return root
-
-
-def test_preprocessed_train_and_test_follow_tllib(tmp_path):
-    root = write_preprocessed(tmp_path)
+def test_preprocessed_train_and_test_follow_tllib(surreal_dir):
+    root = surreal_dir
     everything = load_surreal(root, tllib_split=False)
-    assert len(everything) == 15 and everything.keypoints_2d.shape == (15, 24, 2)
-    assert everything.image_paths[5] == root / "train" / "run1" / "seq_1_0.jpg"
+    assert len(everything) == 9 and everything.keypoints_2d.shape == (9, 24, 2)
+    assert everything.image_paths[3] == root / "train" / "run1" / "02_01_c0001_000.jpg"
+    assert everything.intrinsics.shape == (9, 3, 3) and everything.keypoints_3d.shape == (9, 24, 3)
     train = load_surreal(root)
-    order = list(range(15))
+    order = list(range(9))
     random.Random(42).shuffle(order)
-    assert len(train) == 12  # 15 - min(int(0.2 * 15), 3200)
-    assert train.image_paths == [everything.image_paths[i] for i in order[3:]]
-    np.testing.assert_array_equal(train.keypoints_3d[0], everything.keypoints_3d[order[3]])
+    assert len(train) == 8  # 9 - min(int(0.2 * 9), 3200)
+    assert train.image_paths == [everything.image_paths[i] for i in order[1:]]
+    np.testing.assert_array_equal(train.keypoints_3d[0], everything.keypoints_3d[order[1]])
 
 
-def test_conversions_and_to_coco(tmp_path):
-    data = load_surreal(write_preprocessed(tmp_path), runs=[0], tllib_split=False)
+def test_conversions_and_to_coco(surreal_dir):
+    data = load_surreal(surreal_dir, runs=[0], tllib_split=False)
     uda = data.keypoints_uda16()
     np.testing.assert_array_equal(
         uda[:, UDA16.index("left_shoulder")], data.keypoints_2d[:, SMPL24.index("left_collar")]
     )
     coco = data.keypoints_coco17()
-    assert coco.shape == (5, 17, 3) and (coco[:, :5] == 0).all() and (coco[:, 5:, 2] == 2).all()
+    assert coco.shape == (3, 17, 3) and (coco[:, :5] == 0).all() and (coco[:, 5:, 2] == 2).all()
     np.testing.assert_array_equal(
         coco[:, COCO17.index("right_knee"), :2], data.keypoints_2d[:, SMPL24.index("right_knee")]
     )
     sets = data.to_coco()
-    assert (
-        sets.num_images == 5 and sets.images[0]["width"] == 128 and sets.images[0]["height"] == 120
-    )
+    assert sets.num_images == 3 and (sets.images[0]["width"], sets.images[0]["height"]) == (64, 64)
     assert sets.image_path(1) == data.image_paths[0]
 
 
-def test_preprocessed_errors_name_file_and_record(tmp_path):
-    root = write_preprocessed(tmp_path)
+def test_preprocessed_errors_name_file_and_record(fixture_copy):
+    root = fixture_copy("surreal")
     with pytest.raises(FileNotFoundError, match=r"val/run0.json.*no folder"):
         load_surreal(root, "val")
     with pytest.raises(ValueError, match="use one of"):
@@ -98,19 +81,20 @@ def test_preprocessed_errors_name_file_and_record(tmp_path):
         load_surreal(root)
 
 
-def write_original(root: Path, frames=3) -> Path:
+def write_original(root: Path, frames=3, seed=1) -> Path:
+    rng = np.random.default_rng(seed)
     folder = root / "cmu" / "train" / "run0" / "01_01"
     folder.mkdir(parents=True)
-    joints2d = RNG.uniform(0, 240, (2, 24, frames))
+    joints2d = rng.uniform(0, 240, (2, 24, frames))
     savemat(
         folder / "01_01_c0001_info.mat",
         {
             "joints2D": joints2d,
-            "joints3D": RNG.uniform(-1, 1, (3, 24, frames)),
-            "pose": RNG.normal(size=(72, frames)),
-            "shape": RNG.normal(size=(10, frames)),
+            "joints3D": rng.uniform(-1, 1, (3, 24, frames)),
+            "pose": rng.normal(size=(72, frames)),
+            "shape": rng.normal(size=(10, frames)),
             "camLoc": np.array([[7.0], [0.0], [1.0]]),
-            "zrot": RNG.uniform(size=(frames, 1)),
+            "zrot": rng.uniform(size=(frames, 1)),
             "gender": np.zeros((frames, 1), np.uint8),
         },
     )

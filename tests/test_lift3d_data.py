@@ -1,5 +1,5 @@
 """lift3d data: pose sets from anny bodies, .npz round trip, SyRIP 3D correction files and
-MINI-RGBD joints_3D in their published formats."""
+MINI-RGBD joints_3D (the fixture in tests/data/minirgbd) in their published formats."""
 
 from __future__ import annotations
 
@@ -19,22 +19,6 @@ from infantpose.lift3d import (
     root_of,
     sample_pose_set,
 )
-
-
-def write_minirgbd(root, sequence="01", frames=(0, 1, 2)):
-    """MINI-RGBD joint files (the loader reads only these): 25 rows per frame, x y z (+ id)."""
-    rng = np.random.default_rng(0)
-    for sub in ("joints_2Ddep", "joints_3D"):
-        (root / sequence / sub).mkdir(parents=True, exist_ok=True)
-    for frame in frames:
-        joints = np.column_stack(
-            [rng.uniform(-0.15, 0.15, (25, 2)), 0.8 + rng.uniform(-0.05, 0.05, 25)]
-        )
-        uv = project_with_intrinsics(joints[None], MINIRGBD_INTRINSICS)[0]
-        rows = np.column_stack([uv, joints[:, 2] * 1000, np.arange(25)])
-        np.savetxt(root / sequence / "joints_2Ddep" / f"syn_joints_2Ddep_{frame:05d}.txt", rows)
-        np.savetxt(root / sequence / "joints_3D" / f"syn_joints_3D_{frame:05d}.txt", joints)
-    return root
 
 
 def test_root_of_layouts():
@@ -143,8 +127,8 @@ def test_load_syrip3d_errors(tmp_path):
 
 
 @pytest.mark.parametrize("convention", ["anatomical", "zedoi"])
-def test_minirgbd_joints_to_h36m(tmp_path, convention):
-    dataset = load_minirgbd(write_minirgbd(tmp_path), sequences=["01"])
+def test_minirgbd_joints_to_h36m(fixtures_dir, convention):
+    dataset = load_minirgbd(fixtures_dir / "minirgbd", sequences=["01"])
     pose_set = minirgbd_pose_set(dataset, convention=convention)
     assert pose_set.poses_3d.shape == (3, 17, 3)
     np.testing.assert_allclose(pose_set.poses_3d[:, 0], 0.0)
@@ -216,3 +200,12 @@ def test_experiment_runs_every_method_and_evaluates_on_the_set_asked(anny_body):
         ("adult", "as set"),
         ("adult", "flat start"),
     ]
+
+
+def test_lift3d_paper_numbers_sit_beside_rows_of_the_table():
+    from infantpose.lift3d import METHODS, PAPER_MPJPE, PAPER_MPJPE_SOURCE, method_names
+
+    assert PAPER_MPJPE and set(PAPER_MPJPE) <= set(METHODS)
+    assert "ZeDO-Release" in PAPER_MPJPE_SOURCE  # a public source, by name
+    names = method_names(mean_of=4)
+    assert list(names) == list(METHODS) and names["finetune_mean"] == "fine-tune, mean of 4"

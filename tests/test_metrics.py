@@ -529,3 +529,15 @@ def test_linear_separability_reads_chance_and_a_clean_split():
     assert np.isnan(linear_separability(same[:61], labels[:61]))  # one synthetic image: no fold
     with pytest.raises(ValueError, match="two"):
         linear_separability(same, np.arange(120) % 3)
+
+
+def test_pck_per_sample_over_chosen_joints():
+    gt = np.zeros((3, 4, 2))
+    pred = np.zeros((3, 4, 2))
+    pred[0, 1, 0] = 50  # sample 0: joint 1 misses
+    pred[1, :, 0] = 50  # sample 1: every joint misses
+    visible = np.array([[True] * 4, [True] * 4, [False, False, True, True]])
+    result = pck(pred, gt, visible, threshold_px=10.0)
+    np.testing.assert_array_equal(result.per_sample(), [0.75, 0.0, 1.0])
+    np.testing.assert_array_equal(result.per_sample([0, 1]), [0.5, 0.0, 0.0])  # none valid: 0
+    np.testing.assert_array_equal(result.per_sample([2]), [1.0, 0.0, 1.0])

@@ -72,3 +72,16 @@ def test_paired_verdict_pairs_by_seed_and_reads_the_interval():
     assert one["verdict"] == "one seed, no interval" and one["n"] == 1
     with pytest.raises(KeyError, match="no rows with name = 'w'"):
         paired_verdict(rows, "x", "w", "mm")
+
+
+def test_verdict_text_writes_the_difference_its_interval_and_the_verdict():
+    from infantpose.tables import verdict_text
+
+    paired = {"a": "x", "b": "y", "n": 3, "estimate": -10.0, "low": -12.48, "high": -7.5}
+    assert (
+        verdict_text({**paired, "verdict": "x better"}, "mm")
+        == "x − y: -10.0 mm (95% CI -12.5 … -7.5): x better"
+    )
+    one = {**paired, "n": 1, "low": float("nan"), "high": float("nan"), "verdict": "one seed"}
+    assert verdict_text(one, "AP points", digits=2) == "x − y: -10.00 AP points (one seed): one seed"
+

@@ -1,6 +1,6 @@
 """No code runs from a data file: every loader of a user-supplied file refuses a tampered one.
 
-The loaders: SMPL/SMIL pickles (restricted unpickler, tests/test_body_smpl.py), SyRIP's 3D
+The loaders: SMPL/SMIL pickles (restricted unpickler, tests/test_body_smpl_backend.py), SyRIP's 3D
 ``.npy`` files (tests/test_data_syrip3d.py), Pose-ResNet and prior checkpoints (torch
 ``weights_only``), pose sets (``.npz`` without pickle), profiles (YAML ``safe_load``).
 """

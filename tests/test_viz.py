@@ -432,3 +432,19 @@ def test_plot_prediction_grid_crops_to_the_box_and_frames_failures(tmp_path):
     assert shown[0] <= np.ceil(1.3 * h) + 1 and shown[1] <= np.ceil(1.3 * w) + 1
     with pytest.raises(ValueError, match="at least one row"):
         plot_prediction_grid(coco, predictions, [])
+
+
+def test_input_rgb_undoes_the_networks_normalisation():
+    import torch
+
+    from infantpose.pose2d.dataset import IMAGENET_MEAN, IMAGENET_STD
+    from infantpose.viz import input_rgb
+
+    rgb = np.random.default_rng(0).uniform(0, 1, size=(5, 7, 3))
+    normalised = ((rgb - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)
+    batch = torch.from_numpy(np.stack([normalised, -normalised])).float()
+    np.testing.assert_allclose(input_rgb(batch), rgb, atol=1e-6)  # the first image
+    np.testing.assert_allclose(input_rgb(normalised), rgb, atol=1e-6)
+    assert input_rgb(batch * 100).max() == 1.0  # clipped to [0, 1]
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        input_rgb(np.zeros((5, 7, 3)))

@@ -336,6 +336,14 @@ class PCKResult:
     def joint(self, name: str) -> float:
         return float(self.per_joint[self.joint_names.index(name)])
 
+    def per_sample(self, joints: Sequence[int] | None = None) -> np.ndarray:
+        """PCK of each sample (shape ``...``) over ``joints`` (indices; default all): its
+        correct joints over its valid ones, 0 for a sample with no valid joint among them."""
+        index = slice(None) if joints is None else list(joints)
+        correct = self.correct[..., index].sum(-1)
+        valid = self.valid[..., index].sum(-1)
+        return correct / np.maximum(valid, 1)
+
 
 def pck(
     pred: np.ndarray,

@@ -5,7 +5,8 @@ interval (:func:`infantpose.metrics.mean_ci`). :func:`seed_table` does that for 
 result rows (one per configuration × seed); :func:`paper_beside` puts a paper's numbers next
 to ours with both sources named in the column headers; :func:`paired_verdict` says whether
 one configuration beats another from their differences paired by seed, so that every
-"better", "worse" or "no difference" in a chapter is computed, never written in advance.
+"better", "worse" or "no difference" in a chapter is computed, never written in advance;
+:func:`verdict_text` writes one such verdict as a sentence.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 
 from .metrics import mean_ci
 
-__all__ = ["format_mean_ci", "paired_verdict", "paper_beside", "seed_table"]
+__all__ = ["format_mean_ci", "paired_verdict", "paper_beside", "seed_table", "verdict_text"]
 
 
 def format_mean_ci(values: Sequence[float], digits: int = 1, confidence: float = 0.95) -> str:
@@ -124,3 +125,16 @@ def paired_verdict(
     else:
         verdict = "no difference the seeds can show"
     return {**out, "estimate": ci.estimate, "low": ci.low, "high": ci.high, "verdict": verdict}
+
+
+def verdict_text(verdict: Mapping[str, Any], unit: str, digits: int = 1) -> str:
+    """A :func:`paired_verdict` as one line: ``"a − b: +1.2 mm (95% CI +0.3 … +2.1): a better"``;
+    ``"one seed"`` in place of the interval when fewer than 2 seeds paired."""
+    if verdict["n"] >= 2:
+        interval = f"95% CI {verdict['low']:+.{digits}f} … {verdict['high']:+.{digits}f}"
+    else:
+        interval = "one seed"
+    return (
+        f"{verdict['a']} − {verdict['b']}: {verdict['estimate']:+.{digits}f} {unit} "
+        f"({interval}): {verdict['verdict']}"
+    )

@@ -10,6 +10,7 @@ CHAPTERS = (
     "03-fidip-training",
     "04-shift-adaptation",
     "05-zedoi-lifting",
+    "06-pose-explorer",
 )
 
 

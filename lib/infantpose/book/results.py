@@ -5,8 +5,8 @@ numbers, in separate, labelled columns: ours as mean ± 95 % Student-t interval 
 training seeds (computed here from the per-seed rows the chapter writes, ``results.csv``,
 with :func:`infantpose.tables.seed_table`), with the data source and the selection protocol
 the chapter recorded in ``metrics.json``; the papers' numbers from the package
-(:data:`infantpose.pose2d.TABLE_ROWS`, :data:`infantpose.shift.paper.PAPER_PCK`,
-:data:`infantpose.lift3d.paper.PAPER_MPJPE`). It then lists every other recorded number,
+(:data:`infantpose.pose2d.TABLE_ROWS`, :data:`infantpose.shift.PAPER_PCK`,
+:data:`infantpose.lift3d.PAPER_MPJPE`). It then lists every other recorded number,
 the runtimes of every profile that has run (``runs/*/timings.json``) and the bibliography.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -39,18 +39,13 @@ SEED_ROWS_FILE = "results.csv"
 
 @dataclass(frozen=True)
 class PaperColumn:
-    """One paper's numbers for a table: a label naming paper, data and unit; row → value."""
+    """One paper's numbers for a table: a label naming paper, data and unit; row → table text."""
 
     label: str
-    values: Mapping[str, float]
-    notes: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, str]
 
-    def cell(self, row: str) -> str:
-        value = self.values.get(row)
-        if value is None:
-            return "–"
-        note = self.notes.get(row)
-        return f"{value:.1f}" + (f" ({note})" if note else "")
+    def cell(self, row: str | None) -> str:
+        return self.values.get(row, "–") if row is not None else "–"
 
 
 @dataclass(frozen=True)
@@ -62,33 +57,34 @@ class ResultsTable:
     by: tuple[str, ...]  # the columns naming a row (and, e.g., a training-set size)
     metrics: Mapping[str, str]  # csv column → header
     unit: str
-    papers: Callable[[], list[PaperColumn]]
+    papers: Callable[[dict], list[PaperColumn]]  # from the run's metrics.json record
     scale: float = 1.0  # 100 turns fractions into %
-    row_label: Callable[[tuple], str] = lambda key: " ".join(str(k) for k in key)
+    row_label: Callable[[tuple, dict], str] = lambda key, record: " ".join(str(k) for k in key)
     paper_row: Callable[[tuple, pd.DataFrame], str | None] = lambda key, frame: str(key[0])
     caption: str = ""
 
 
-def _fidip_papers() -> list[PaperColumn]:
+def _fidip_papers(record: dict) -> list[PaperColumn]:
     from ..pose2d import TABLE_ROWS
 
-    values = {name: spec.paper_ap for name, spec in TABLE_ROWS.items() if spec.paper_ap is not None}
+    values = {n: f"{spec.paper_ap:.1f}" for n, spec in TABLE_ROWS.items() if spec.paper_ap}
     return [PaperColumn("FiDIP paper: SyRIP Test100, AP (%)", values)]
 
 
-def _shift_papers() -> list[PaperColumn]:
-    from ..shift.paper import PAPER_PCK, PAPER_PCK_NOTES
+def _shift_papers(record: dict) -> list[PaperColumn]:
+    from ..shift import PAPER_PCK, paper_pck
 
     return [
-        PaperColumn(f"SHIFT paper: {target}, PCK@0.05 Avg. (%)", values, PAPER_PCK_NOTES)
-        for target, values in PAPER_PCK.items()
+        PaperColumn(f"SHIFT paper: SURREAL → {target}, PCK@0.05 Avg. (%)", paper_pck(target))
+        for target in PAPER_PCK
     ]
 
 
-def _zedoi_papers() -> list[PaperColumn]:
-    from ..lift3d.paper import PAPER_MPJPE
+def _zedoi_papers(record: dict) -> list[PaperColumn]:
+    from ..lift3d import PAPER_MPJPE
 
-    return [PaperColumn("ZeDO-i release: SyRIP, MPJPE (mm)", PAPER_MPJPE)]
+    values = {method: f"{mm:.1f}" for method, mm in PAPER_MPJPE.items()}
+    return [PaperColumn("ZeDO-i release: SyRIP, MPJPE (mm)", values)]
 
 
 def _largest_size_only(key: tuple, frame: pd.DataFrame) -> str | None:
@@ -97,17 +93,14 @@ def _largest_size_only(key: tuple, frame: pd.DataFrame) -> str | None:
     return str(method) if size == frame.loc[frame["method"] == method, "size"].max() else None
 
 
-_LIFT_NAMES = {
-    "adult_zero_shot": "adult zero-shot",
-    "adult_scaled": "adult zero-shot, infant size",
-    "infant_scratch": "infant from scratch",
-    "finetune": "fine-tune",
-    "finetune_mean": "fine-tune, mean of hypotheses",
-    "control": "control branch",
-    "augmented": "+ augmentation",
-    "mlp_lifter": "MLP lifter",
-    "lifter_finetune": "MLP lifter, adult pre-trained",
-}
+def _lift_row(key: tuple, record: dict) -> str:
+    """Chapter 05's own row name (``lift3d.method_names``) and the training-set size."""
+    from ..lift3d import ExperimentProfile, method_names
+
+    preset = getattr(ExperimentProfile, str(record.get("config", {}).get("experiment")), None)
+    names = method_names(preset().mean_of if callable(preset) else ExperimentProfile().mean_of)
+    return f"{names.get(key[0], key[0])}, {key[1]} training poses"
+
 
 #: The chapters whose tables have papers' numbers beside them, in reading order.
 TABLES = (
@@ -151,7 +144,7 @@ TABLES = (
         {"mpjpe": "MPJPE", "pa_mpjpe": "PA-MPJPE"},
         "mm",
         _zedoi_papers,
-        row_label=lambda key: f"{_LIFT_NAMES.get(key[0], key[0])}, {key[1]} training poses",
+        row_label=_lift_row,
         paper_row=_largest_size_only,
         caption=(
             "MPJPE and PA-MPJPE on the test infants, from ground-truth 2D keypoints, one "
@@ -239,7 +232,7 @@ def _table_section(table: ResultsTable, profile: str) -> list[str]:
     for column in table.metrics:
         frame[column] = frame[column] * table.scale
     summary = seed_table(frame, list(table.by), list(table.metrics), digits=1)
-    papers = table.papers()
+    papers = table.papers(record)
     header = (
         ["row"]
         + [p.label for p in papers]
@@ -250,8 +243,8 @@ def _table_section(table: ResultsTable, profile: str) -> list[str]:
     for key, line in summary.iterrows():
         key = key if isinstance(key, tuple) else (key,)
         paper_key = table.paper_row(key, frame)
-        cells = [table.row_label(key)]
-        cells += [p.cell(paper_key) if paper_key else "–" for p in papers]
+        cells = [table.row_label(key, record)]
+        cells += [p.cell(paper_key) for p in papers]
         cells += [str(line[m]) for m in table.metrics]
         cells.append(str(line["seeds"]))
         out.append("| " + " | ".join(_escape(c) for c in cells) + " |")

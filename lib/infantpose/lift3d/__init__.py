@@ -86,6 +86,8 @@ __all__ = [
 
 from .experiment import (
     METHODS,
+    PAPER_MPJPE,
+    PAPER_MPJPE_SOURCE,
     ConfigScore,
     ExperimentData,
     ExperimentProfile,
@@ -93,11 +95,14 @@ from .experiment import (
     compare_lift_configs,
     infant_size_ratio,
     make_datasets,
+    method_names,
     run_lifting_experiment,
 )
 
 __all__ += [
     "METHODS",
+    "PAPER_MPJPE",
+    "PAPER_MPJPE_SOURCE",
     "ConfigScore",
     "ExperimentData",
     "ExperimentProfile",
@@ -105,5 +110,6 @@ __all__ += [
     "compare_lift_configs",
     "infant_size_ratio",
     "make_datasets",
+    "method_names",
     "run_lifting_experiment",
 ]

@@ -41,6 +41,8 @@ from .train import PriorTrainConfig, ScorePrior, finetune, train_prior
 
 __all__ = [
     "METHODS",
+    "PAPER_MPJPE",
+    "PAPER_MPJPE_SOURCE",
     "ConfigScore",
     "ExperimentData",
     "ExperimentProfile",
@@ -48,6 +50,7 @@ __all__ = [
     "compare_lift_configs",
     "infant_size_ratio",
     "make_datasets",
+    "method_names",
     "run_lifting_experiment",
 ]
 
@@ -63,6 +66,34 @@ METHODS = (
     "mlp_lifter",
     "lifter_finetune",
 )
+
+#: Where :data:`PAPER_MPJPE` comes from.
+PAPER_MPJPE_SOURCE = (
+    "ZeDO-i's public repository (ipl-uw/ZeDO-Release), issue #3 'SyRIP MPJPE results': the "
+    "released SyRIP checkpoint ZeDO-i_aug.pth (from scratch + augmentation, 1 hypothesis, "
+    "ground-truth 2D) measured by its maintainer, who says it is the paper's number"
+)
+
+#: ZeDO-i's MPJPE (mm) on SyRIP beside the table row it belongs to (:data:`METHODS` → value;
+#: :data:`PAPER_MPJPE_SOURCE`). The other rows have no released counterpart; the abstract's
+#: 43.6 mm names no variant, so it sits beside none.
+PAPER_MPJPE: dict[str, float] = {"augmented": 45.1}
+
+
+def method_names(mean_of: int) -> dict[str, str]:
+    """:data:`METHODS` → the row name the chapter prints (``mean_of``: start poses averaged by
+    the "fine-tune, mean of" row, :attr:`ExperimentProfile.mean_of`)."""
+    return {
+        "adult_zero_shot": "adult zero-shot",
+        "adult_scaled": "adult zero-shot, infant size",
+        "infant_scratch": "infant from scratch",
+        "finetune": "fine-tune",
+        "finetune_mean": f"fine-tune, mean of {mean_of}",
+        "control": "control branch",
+        "augmented": "+ augmentation",
+        "mlp_lifter": "MLP lifter",
+        "lifter_finetune": "MLP lifter, adult pre-trained",
+    }
 
 
 @dataclass

@@ -11,7 +11,9 @@ Modules, one job each:
 * :mod:`.distributed` several processes under ``torchrun`` (DDP); ``python -m infantpose.pose2d``
   trains from the command line;
 * :mod:`.evaluate` predictions and COCO AP; :mod:`.checkpoints` our checkpoints and published
-  Microsoft/mmpose weights; :mod:`.experiment` one table row, end to end.
+  Microsoft/mmpose weights; :mod:`.experiment` one table row, end to end; :mod:`.describe`
+  recipes and results in words; :mod:`.predictions` a row's test predictions on disk (COCO
+  results + provenance) for later chapters.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .checkpoints import (
 )
 from .config import PAPER_FROZEN, SELECTION, TrainConfig, cpu_config, recipe_config
 from .dataset import BalancedBatchSampler, PoseDataset, TensorSamples, preload
+from .describe import RECIPE_FIELDS, describe_recipe, print_result, result_line
 from .domain import DomainClassifier, GradientReversal, domain_loss, grad_reverse
 from .evaluate import Evaluation, Predictions, evaluate, instance_oks, predict
 from .experiment import (
@@ -53,6 +56,14 @@ from .heatmaps import (
 )
 from .loss import JointsMSELoss, joints_mse
 from .model import PoseResNet, PoseResNetConfig, build_pose_resnet
+from .predictions import (
+    PredictionsError,
+    SavedPredictions,
+    list_predictions,
+    predictions_for,
+    read_predictions,
+    write_predictions,
+)
 from .prestage import pretrain_classifier
 from .train import FitResult, fit, freeze_modules, set_train_mode, train_adult_model
 from .transforms import AugmentConfig, box_to_center_scale, get_affine_transform, transform_preds
@@ -60,6 +71,7 @@ from .transforms import AugmentConfig, box_to_center_scale, get_affine_transform
 __all__ = [
     "PAPER_AP_SOURCE",
     "PAPER_FROZEN",
+    "RECIPE_FIELDS",
     "RESULT_COLUMNS",
     "SELECTION",
     "TABLE_ROWS",
@@ -79,6 +91,8 @@ __all__ = [
     "PoseResNet",
     "PoseResNetConfig",
     "Predictions",
+    "PredictionsError",
+    "SavedPredictions",
     "TableRun",
     "TensorSamples",
     "TrainConfig",
@@ -89,6 +103,7 @@ __all__ = [
     "cached_adult_model",
     "cpu_config",
     "decode_heatmaps",
+    "describe_recipe",
     "domain_loss",
     "evaluate",
     "final_predictions",
@@ -101,13 +116,18 @@ __all__ = [
     "grad_reverse",
     "instance_oks",
     "joints_mse",
+    "list_predictions",
     "load_checkpoint",
     "load_model",
     "load_published",
     "predict",
+    "predictions_for",
     "preload",
     "pretrain_classifier",
+    "print_result",
+    "read_predictions",
     "recipe_config",
+    "result_line",
     "run_experiment",
     "run_table",
     "save_checkpoint",
@@ -116,4 +136,5 @@ __all__ = [
     "thin_training_set",
     "train_adult_model",
     "transform_preds",
+    "write_predictions",
 ]

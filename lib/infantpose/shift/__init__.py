@@ -9,7 +9,9 @@ A mean teacher (UDAPE) plus an infant pose prior and a visibility loss, built on
 * :mod:`.prior` the 2D Pose-NDF prior, its data (von Mises + nearest neighbours) and curriculum;
 * :mod:`.visibility` F_seg (segmenter) and Kp2Seg (keypoints → mask);
 * :mod:`.data` base-frame tensors and the target splits; :mod:`.evaluate` PCK@0.05 (SHIFT groups);
-* :mod:`.adapt` one adaptation run; :mod:`.experiment` the chapter's rows and cached helpers.
+* :mod:`.targets` the target infants (stand-in, SyRIP, MINI-RGBD) cut into SHIFT's splits;
+* :mod:`.adapt` one adaptation run; :mod:`.experiment` the chapter's rows, cached helpers and
+  the paper's numbers.
 """
 
 from __future__ import annotations
@@ -18,7 +20,17 @@ from .adapt import AdaptResult, Components, adapt, adaptation_losses
 from .config import MODES, ShiftConfig, ViewAugment
 from .data import SourceCrops, TargetImages, source_crops, target_images, target_splits
 from .evaluate import DECODINGS, frame_normaliser, pck_of, shift_pck
-from .experiment import ROWS, SELECTIONS, ShiftSets, prepare, run_row, score
+from .experiment import (
+    PAPER_PCK,
+    PAPER_PCK_SOURCE,
+    ROWS,
+    SELECTIONS,
+    ShiftSets,
+    paper_pck,
+    prepare,
+    run_row,
+    score,
+)
 from .prior import (
     PoseNDF,
     PriorConfig,
@@ -29,6 +41,7 @@ from .prior import (
     save_prior,
     train_prior,
 )
+from .targets import TARGETS, TargetData, minirgbd_target, syrip_target, target_data
 from .teacher import EmaTeacher, confidence_mask, consistency_loss, occlude, rectify
 from .views import (
     gaussian_heatmaps,
@@ -53,8 +66,11 @@ from .visibility import (
 __all__ = [
     "DECODINGS",
     "MODES",
+    "PAPER_PCK",
+    "PAPER_PCK_SOURCE",
     "ROWS",
     "SELECTIONS",
+    "TARGETS",
     "AdaptResult",
     "Components",
     "EmaTeacher",
@@ -65,6 +81,7 @@ __all__ = [
     "ShiftConfig",
     "ShiftSets",
     "SourceCrops",
+    "TargetData",
     "TargetImages",
     "ViewAugment",
     "adapt",
@@ -80,7 +97,9 @@ __all__ = [
     "load_kp2seg",
     "load_prior",
     "make_prior_data",
+    "minirgbd_target",
     "occlude",
+    "paper_pck",
     "pck_of",
     "prepare",
     "rectify",
@@ -93,6 +112,8 @@ __all__ = [
     "shift_pck",
     "soft_argmax",
     "source_crops",
+    "syrip_target",
+    "target_data",
     "target_images",
     "target_splits",
     "train_kp2seg",

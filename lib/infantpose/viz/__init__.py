@@ -18,6 +18,7 @@ from .colors import (
     joint_part,
 )
 from .distribution import plot_pose_distribution, torso_aligned
+from .inputs import input_rgb
 from .skeleton2d import (
     compare_poses_2d,
     draw_skeleton_2d,
@@ -40,6 +41,7 @@ __all__ = [
     "bone_limbs",
     "compare_poses_2d",
     "draw_skeleton_2d",
+    "input_rgb",
     "joint_colors",
     "joint_limbs",
     "joint_part",

@@ -1,16 +1,17 @@
 """COCO person-keypoint files: read, validate, write, build (SyRIP's extras included).
 
-Fixtures are tiny SyRIP-like files written by the tests themselves, in the published
-layout: ``images`` with ``is_synthetic``/``posture``/``original_file_name``, one infant
-per image, annotation id = image id, 17 COCO keypoints.
+The fixture is SyRIP's ``person_keypoints_train_infant.json`` in tests/data/syrip (published
+layout: ``images`` with ``is_synthetic``/``posture``/``original_file_name``, one infant per
+image, annotation id = image id, 17 COCO keypoints); bad inputs are that file with one field
+changed.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,9 @@ from infantpose.data.coco import (
     write_coco,
 )
 from infantpose.keypoints import COCO_PERSON_CATEGORY
+
+SYRIP = Path(__file__).parent / "data" / "syrip"
+SYRIP_TRAIN = SYRIP / "annotations" / "person_keypoints_train_infant.json"
 
 # An infant lying on its back in a 640×480 frame, COCO order, x, y in pixels.
 SUPINE_XY = [
@@ -51,43 +55,13 @@ def keypoints_flat(shift=(0, 0), hidden=(), unlabelled=()):
 
 
 def syrip_dict():
-    """Three images as in SyRIP's train_infant: two real photos and one synthetic render."""
-    images = [
-        {"id": 1, "file_name": "train00001.jpg", "width": 640, "height": 480,
-         "is_synthetic": False, "posture": "supine", "is_labeled": True,
-         "original_file_name": "youtube_017_frame_00420.jpg"},
-        {"id": 2, "file_name": "train00002.jpg", "width": 640, "height": 480,
-         "is_synthetic": False, "posture": "sitting", "is_labeled": True,
-         "original_file_name": "google_image_0031.png"},
-        {"id": 10001, "file_name": "train10001.jpg", "width": 640, "height": 480,
-         "is_synthetic": True, "posture": "supine", "is_labeled": True,
-         "original_file_name": "syn_smil_0001.png"},
-    ]  # fmt: skip
-    annotations = []
-    for image, shift, unlabelled in zip(
-        images, [(0, 0), (10, -20), (-30, 40)], [(), (3,), (3, 4)], strict=True
-    ):
-        kp = keypoints_flat(shift, hidden=(9,), unlabelled=unlabelled)
-        annotations.append(
-            {
-                "id": image["id"],
-                "image_id": image["id"],
-                "category_id": 1,
-                "keypoints": kp,
-                "num_keypoints": 17 - len(unlabelled),
-                "bbox": [230 + shift[0], 70 + shift[1], 180, 350],
-                "area": 180 * 350 * 0.6,
-                "iscrowd": 0,
-                "segmentation": [],
-            }
-        )
-    return {
-        "info": {"description": "SyRIP-like test fixture", "year": 2021},
-        "licenses": [],
-        "images": images,
-        "annotations": annotations,
-        "categories": [copy.deepcopy(COCO_PERSON_CATEGORY)],
-    }
+    """SyRIP's train_infant file (the fixture): two real photos and one synthetic render.
+
+    A fresh dict at every call; image 1 is :data:`SUPINE_XY` as it is, image 2 is shifted by
+    (10, -20) without its left ear, image 10001 by (-30, 40) without either ear; the left
+    wrist (9) is occluded (v = 1) in all three.
+    """
+    return json.loads(SYRIP_TRAIN.read_text(encoding="utf-8"))
 
 
 def write_json(path: Path, data) -> Path:
@@ -98,7 +72,8 @@ def write_json(path: Path, data) -> Path:
 
 @pytest.fixture
 def syrip_file(tmp_path) -> Path:
-    return write_json(tmp_path / "person_keypoints_train_infant.json", syrip_dict())
+    """A copy of the fixture file (some tests write over it), byte for byte."""
+    return Path(shutil.copy(SYRIP_TRAIN, tmp_path / SYRIP_TRAIN.name))
 
 
 def read_error(tmp_path, data, **kwargs) -> CocoFormatError:
@@ -107,17 +82,6 @@ def read_error(tmp_path, data, **kwargs) -> CocoFormatError:
         read_coco(path, **kwargs)
     assert str(path) in str(info.value)
     return info.value
-
-
-def write_images(folder: Path, data, skip=()) -> Path:
-    """Tiny JPEGs for every image record except the file names in ``skip``."""
-    from PIL import Image
-
-    folder.mkdir(parents=True, exist_ok=True)
-    for image in data["images"]:
-        if image["file_name"] not in skip:
-            Image.new("RGB", (8, 6), (200, 170, 150)).save(folder / image["file_name"])
-    return folder
 
 
 # --------------------------------------------------------------------------- reading
@@ -132,6 +96,7 @@ def test_read_syrip_file(syrip_file):
     assert coco.posture(2) == "sitting"
     assert coco.source == str(syrip_file)
     assert "3 images (2 real, 1 synthetic), 3 annotations" in repr(coco)
+    assert coco.categories == [COCO_PERSON_CATEGORY]  # the published person category
 
 
 def test_keypoints_array_in_annotation_order(syrip_file):
@@ -511,14 +476,15 @@ def test_validate_dict_and_find_problems():
 # --------------------------------------------------------------------------- image files
 
 
-def test_check_images_passes_when_all_exist(syrip_file, tmp_path):
-    root = write_images(tmp_path / "images" / "train_infant", syrip_dict())
+def test_check_images_passes_when_all_exist(syrip_file):
+    root = SYRIP / "images" / "train_infant"
     coco = read_coco(syrip_file, root, check_images=True)
     assert coco.image_path(10001).is_file()
 
 
 def test_check_images_names_the_missing_file(syrip_file, tmp_path):
-    root = write_images(tmp_path / "images", syrip_dict(), skip={"train10001.jpg"})
+    root = Path(shutil.copytree(SYRIP / "images" / "train_infant", tmp_path / "images"))
+    (root / "train10001.jpg").unlink()
     with pytest.raises(CocoFormatError) as info:
         read_coco(syrip_file, root, check_images=True)
     (problem,) = info.value.problems
