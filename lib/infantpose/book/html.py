@@ -82,7 +82,8 @@ def build_html(root: Path | None = None) -> Path:
 # ---------------------------------------------------------------- opened as a reader would
 
 _LOCAL_SCHEMES = ("data:", "blob:", "about:", "chrome:", "chrome-extension:", "devtools:")
-_WAIT_S = 20.0  # for figures, formulas and images to appear on a page that works
+_WAIT_S = 20.0  # for figures, formulas and images to appear once the page has loaded
+_LOAD_S = 240.0  # for a page to load: a chapter of figures takes ~90 s on 2 busy cores
 
 # Every plotly figure on the page, and why it did not draw ("" when it did): plotly ran
 # (`_fullLayout`), there is a visible trace, its SVG exists, every 3D scene has a WebGL plot
@@ -129,6 +130,7 @@ class PageCheck:
     screenshot: Path
     missing_files: list[str] = field(default_factory=list)  # local requests answered 404
     unrendered_math: bool = False  # the page has formulas and MathJax typeset none of them
+    loaded: bool = True  # the page finished loading within _LOAD_S
     figures_not_drawn: list[str] = field(default_factory=list)  # "figure 2 did not draw: why"
     broken_images: list[str] = field(default_factory=list)  # <img> that did not load
     broken_links: list[str] = field(default_factory=list)  # local <a href> with no target
@@ -136,7 +138,8 @@ class PageCheck:
     @property
     def problems(self) -> list[str]:
         return (
-            [f"request to {u}" for u in self.external_requests]
+            ([] if self.loaded else [f"it did not finish loading within {_LOAD_S:.0f} s"])
+            + [f"request to {u}" for u in self.external_requests]
             + [f"JS error {e}" for e in self.js_errors]
             + [f"missing file {m}" for m in self.missing_files]
             + (["formulas were not typeset by MathJax"] if self.unrendered_math else [])
@@ -233,7 +236,11 @@ def open_page(
     page.requests.clear()
     page.evaluate("window.__leaving = true")  # gone once the new page (or its redirect) is in
     page.navigate(url)
-    page.wait_for("!window.__leaving && document.readyState === 'complete'", 60)
+    try:
+        page.wait_for("!window.__leaving && document.readyState === 'complete'", _LOAD_S)
+        loaded = True
+    except DevToolsError:  # reported; what did load is still checked
+        loaded = False
     page.evaluate("document.querySelectorAll('img[loading]').forEach(i => i.loading = 'eager')")
     with contextlib.suppress(DevToolsError):  # a page that never settles is reported below
         page.wait_for(_READY_JS, _WAIT_S, what="figures, formulas and images")
@@ -259,6 +266,7 @@ def open_page(
         len(figures),
         screenshot,
         unrendered_math=bool(unrendered_math),
+        loaded=loaded,
         figures_not_drawn=[f"{name} did not draw: {why}" for name, why in figures if why],
         broken_images=images,
         broken_links=broken_links(links, url, origin, html_dir, anchors, here),
@@ -290,7 +298,7 @@ def check_in_browser(
     server, origin = _serve(html_dir)
     anchors = _Anchors()
     try:
-        with DevToolsPage(chromium, timeout_s=60) as browser:
+        with DevToolsPage(chromium, timeout_s=_LOAD_S) as browser:
             browser.send("Network.enable")
             checks = []
             for page in pages:
