@@ -9,8 +9,12 @@ The same commands serve a student, CI (``--profile smoke``) and the published bo
 - :mod:`.chapters`: the ordered chapter list
 - :mod:`.run`: papermill execution, budgets and timings
 - :mod:`.results`: the generated results page
-- :mod:`.html`: the Jupyter Book build and the offline checks
-- :mod:`.offline`: the Sphinx extension serving MathJax from the book itself
+- :mod:`.html`: the Jupyter Book build and the browser check (offline, figures drawn,
+  images loaded, links whole, full-page screenshots)
+- :mod:`.outputs`: the executed notebooks slimmed for the static book (no inlined plotly.js,
+  no widget state that cannot render)
+- :mod:`.offline`: the Sphinx extension serving MathJax and plotly.js from the book itself
+- :mod:`.weight`: the built book's size and script bytes (``python -m infantpose.book weight``)
 """
 
 from .chapters import CHAPTERS, ChapterFailed

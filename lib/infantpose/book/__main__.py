@@ -1,21 +1,24 @@
-"""Command line: ``python -m infantpose.book {run,results,build,all,check} --profile NAME``, and
-``python -m infantpose.book ruff {check [--fix],format [--check]} [NOTEBOOK ...]`` for the chapters'
-code cells (:mod:`.lint`)."""
+"""Command line: ``python -m infantpose.book {run,results,build,all,check,weight,screenshots}
+--profile NAME``, and ``python -m infantpose.book ruff {check [--fix],format [--check]}
+[NOTEBOOK ...]`` for the chapters' code cells (:mod:`.lint`)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import subprocess
 import sys
 
-from ..config import ConfigError
+from ..config import ConfigError, project_root
 from . import __doc__ as package_doc
 from .chapters import ChapterFailed
 from .html import build_html, check_in_browser
 from .lint import ruff_notebooks
 from .results import write_results
 from .run import StopRequested, run_book
+from .screenshots import take_screenshots
+from .weight import book_weight
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,11 +33,14 @@ def main(argv: list[str] | None = None) -> int:
         ("all", "run, then results, then build"),
         (
             "check",
-            "open every built page in headless Chromium; fail on any request leaving the machine",
+            "open every built page in headless Chromium; fail on a request leaving the machine, "
+            "a figure that did not draw, an image that did not load or a broken link",
         ),
+        ("weight", "print the built book's size and script bytes as one JSON line"),
+        ("screenshots", "take the README's pictures of the built book into book/_static/"),
     ):
         cmd = sub.add_parser(name, help=help_text)
-        if name != "check":
+        if name not in ("check", "weight", "screenshots"):
             cmd.add_argument(
                 "--profile", default="default", help="smoke, default, paper or a YAML path"
             )
@@ -75,8 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             for page in check_in_browser():
                 print(
-                    f"ok  {page.page}  ({page.plotly_figures} plotly figures) → {page.screenshot}"
+                    f"ok  {page.page}  ({page.plotly_figures} plotly figures drawn) → {page.screenshot}"
                 )
+        if args.command == "screenshots":
+            for path in take_screenshots():
+                print(f"wrote {path} ({path.stat().st_size / 1000:.0f} kB)")
+        if args.command in ("check", "weight"):
+            weight = book_weight(project_root() / "_build" / "html")
+            print(weight.summary() if args.command == "check" else json.dumps(weight.to_dict()))
     except ChapterFailed as err:
         print(f"FAILED: {err}", file=sys.stderr)
         return 1

@@ -3,7 +3,8 @@
 :func:`find_chromium` and :data:`CHROMIUM_FLAGS` serve both browser checks: the book check
 (:mod:`.html`, one Chromium run per page) and the interactive tests, which need a live page
 (:class:`DevToolsPage`: navigate, evaluate JavaScript, wait for a condition, move the mouse,
-click, press keys). The protocol goes over a WebSocket (``websocket-client``, which
+click, press keys, take full-page screenshots; it keeps the page's exceptions, console errors and
+requests). The protocol goes over a WebSocket (``websocket-client``, which
 ``jupyter_server`` already brings); everything stays on 127.0.0.1.
 """
 
@@ -79,7 +80,9 @@ class DevToolsPage:
             start_new_session=True,  # its renderer and GPU processes go with it
         )
         self._ids = itertools.count(1)
-        self.console: list[str] = []
+        self.console: list[str] = []  # uncaught exceptions
+        self.console_errors: list[str] = []  # console.error / console.assert messages
+        self.requests: list[str] = []  # every URL the page asked for, once Network is enabled
         try:
             port = self._wait_for_port(Path(self._profile.name) / "DevToolsActivePort", timeout_s)
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
@@ -116,10 +119,19 @@ class DevToolsPage:
                 if "error" in message:
                     raise DevToolsError(f"{method}: {message['error'].get('message')}")
                 return message.get("result", {})
-            if message.get("method") == "Runtime.exceptionThrown":
-                details = message["params"]["exceptionDetails"]
-                text = details.get("exception", {}).get("description") or details.get("text")
-                self.console.append(f"exception: {text}")
+            self._record(message.get("method"), message.get("params") or {})
+
+    def _record(self, method: str | None, params: dict[str, Any]) -> None:
+        """Keep the events the checks read: exceptions, console errors, requests."""
+        if method == "Runtime.exceptionThrown":
+            details = params["exceptionDetails"]
+            text = details.get("exception", {}).get("description") or details.get("text")
+            self.console.append(f"exception: {text}")
+        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            words = (str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
+            self.console_errors.append(" ".join(words))
+        elif method == "Network.requestWillBeSent":
+            self.requests.append(params.get("request", {}).get("url", ""))
 
     def evaluate(self, expression: str) -> Any:
         """The value of a JavaScript expression in the page (promises are awaited)."""
@@ -166,10 +178,21 @@ class DevToolsPage:
         self.send("Input.dispatchKeyEvent", type="keyDown", text=text, **common)
         self.send("Input.dispatchKeyEvent", type="keyUp", **common)
 
-    def screenshot(self, path: str | Path) -> Path:
+    def screenshot(
+        self, path: str | Path, *, full_page: bool = False, max_height: int = 30000
+    ) -> Path:
+        """A PNG of the viewport, or of the whole page (up to ``max_height`` CSS pixels)."""
         import base64
 
-        data = self.send("Page.captureScreenshot", format="png")["data"]
+        params: dict[str, Any] = {"format": "png"}
+        if full_page:
+            size = self.send("Page.getLayoutMetrics")["cssContentSize"]
+            height = min(int(size["height"]), max_height)
+            params |= {
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": int(size["width"]), "height": height, "scale": 1},
+            }
+        data = self.send("Page.captureScreenshot", **params)["data"]
         Path(path).write_bytes(base64.b64decode(data))
         return Path(path)
 

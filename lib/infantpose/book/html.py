@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import re
+import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import unquote, urlsplit
 
 from ..config import project_root
 from .chapters import ChapterFailed
-from .devtools import CHROMIUM_FLAGS, INSTALL_HINT, find_chromium
+from .devtools import INSTALL_HINT, DevToolsError, DevToolsPage, find_chromium
+from .outputs import slim_executed_copies, widget_manager_served
 
 _ASSET_TAG = re.compile(
     r"<(script|img|iframe|source|video|audio|embed|link)\b[^>]*>", re.IGNORECASE
@@ -49,15 +51,26 @@ def remote_assets(html_dir: Path) -> list[str]:
 
 
 def build_html(root: Path | None = None) -> Path:
-    """Build the book with warnings as errors; fail if a page would load a remote asset."""
+    """Build the book with warnings as errors; fail if a page would load a remote asset.
+
+    The executed chapters are slimmed first (:func:`.outputs.slim_executed_copies`), so that
+    copies executed before the book dropped inlined plotly.js and dead widget state build
+    as light as new ones.
+    """
     root = root or project_root()
+    slim_executed_copies(
+        root / "book" / "notebooks", widget_manager=widget_manager_served(root / "_config.yml")
+    )
     executable = Path(sys.executable).with_name("jupyter-book")
     command = [
         str(executable), "build", str(root / "book"), "--config", str(root / "_config.yml"),
         "--toc", str(root / "book" / "_toc.yml"), "--path-output", str(root), "--all", "-W", "-n", "--keep-going",
     ]  # fmt: skip
-    subprocess.run(command, check=True, cwd=root)
     html_dir = root / "_build" / "html"
+    # Every page is rebuilt anyway (--all); starting empty leaves no file of an earlier
+    # build behind (a removed page, _sources/, assets the book no longer ships).
+    shutil.rmtree(html_dir, ignore_errors=True)
+    subprocess.run(command, check=True, cwd=root)
     remote = remote_assets(html_dir)
     if remote:
         raise ChapterFailed(
@@ -68,13 +81,44 @@ def build_html(root: Path | None = None) -> Path:
 
 # ---------------------------------------------------------------- opened as a reader would
 
-_CHROMIUM_FLAGS = (
-    *CHROMIUM_FLAGS,
-    "--virtual-time-budget=8000",
-    "--enable-logging=stderr",
-    "--v=0",
-)
 _LOCAL_SCHEMES = ("data:", "blob:", "about:", "chrome:", "chrome-extension:", "devtools:")
+_WAIT_S = 20.0  # for figures, formulas and images to appear once the page has loaded
+_LOAD_S = 240.0  # for a page to load: a chapter of figures takes ~90 s on 2 busy cores
+
+# Every plotly figure on the page, and why it did not draw ("" when it did): plotly ran
+# (`_fullLayout`), there is a visible trace, its SVG exists, every 3D scene has a WebGL plot
+# and every 2D trace left marks in the SVG.
+_FIGURES_JS = """
+[...document.querySelectorAll('.plotly-graph-div')].map((gd, i) => {
+  const name = gd.id ? `figure ${i + 1} (#${gd.id})` : `figure ${i + 1}`;
+  const full = gd._fullLayout;
+  if (!full) return [name, 'plotly never drew it'];
+  const traces = (gd._fullData || []).filter(t => t.visible === true);
+  if (!traces.length) return [name, 'it has no visible trace'];
+  if (!gd.querySelector('svg.main-svg')) return [name, 'it has no SVG'];
+  const scenes = Object.keys(full).filter(k => /^scene\\d*$/.test(k));
+  for (const key of scenes) {
+    const scene = full[key]._scene;
+    if (!scene || !scene.glplot) return [name, `its 3D ${key} has no WebGL plot`];
+  }
+  const flat = traces.filter(t => !(t._module && t._module.basePlotModule &&
+                                    t._module.basePlotModule.name === 'gl3d'));
+  const marks = gd.querySelectorAll(
+    '.main-svg .trace, .main-svg .hm, .main-svg .slice, .main-svg .table-control-view');
+  if (flat.length && !marks.length) return [name, 'its SVG holds no trace'];
+  return [name, ''];
+})
+"""
+_READY_JS = """
+document.readyState === 'complete'
+  && [...document.querySelectorAll('.plotly-graph-div')].every(gd => gd._fullLayout)
+  && (!document.querySelector('.math') || !!document.querySelector('mjx-container'))
+  && [...document.images].every(img => img.complete)
+"""
+_IMAGES_JS = """
+[...document.images].filter(img => !(img.complete && img.naturalWidth > 0))
+                    .map(img => img.getAttribute('src'))
+"""
 
 
 @dataclass
@@ -86,14 +130,22 @@ class PageCheck:
     screenshot: Path
     missing_files: list[str] = field(default_factory=list)  # local requests answered 404
     unrendered_math: bool = False  # the page has formulas and MathJax typeset none of them
+    loaded: bool = True  # the page finished loading within _LOAD_S
+    figures_not_drawn: list[str] = field(default_factory=list)  # "figure 2 did not draw: why"
+    broken_images: list[str] = field(default_factory=list)  # <img> that did not load
+    broken_links: list[str] = field(default_factory=list)  # local <a href> with no target
 
     @property
     def problems(self) -> list[str]:
         return (
-            [f"request to {u}" for u in self.external_requests]
+            ([] if self.loaded else [f"it did not finish loading within {_LOAD_S:.0f} s"])
+            + [f"request to {u}" for u in self.external_requests]
             + [f"JS error {e}" for e in self.js_errors]
             + [f"missing file {m}" for m in self.missing_files]
             + (["formulas were not typeset by MathJax"] if self.unrendered_math else [])
+            + [f"plotly {f}" for f in self.figures_not_drawn]
+            + [f"image {i} did not load" for i in self.broken_images]
+            + [f"broken link {link}" for link in self.broken_links]
         )
 
 
@@ -127,55 +179,97 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         super().send_error(code, message, explain)
 
 
-def _page_requests(netlog: Path, origin: str) -> set[str]:
-    """URLs the page itself requested, read from Chromium's network log.
+class _Anchors:
+    """The ids and names a built page offers as link targets, read once per file."""
 
-    Chromium's own background traffic (update checks, account lookups) carries no
-    network-isolation key of the page's site, so it is not held against the book.
+    _ID = re.compile(r"""\b(?:id|name)\s*=\s*["']([^"']+)["']""")
+
+    def __init__(self) -> None:
+        self._cache: dict[Path, set[str]] = {}
+
+    def __call__(self, page: Path) -> set[str]:
+        if page not in self._cache:
+            text = page.read_text(encoding="utf-8", errors="replace")
+            self._cache[page] = set(self._ID.findall(text))
+        return self._cache[page]
+
+
+def broken_links(
+    links: list[str], page_url: str, origin: str, html_dir: Path, anchors: _Anchors, here: set[str]
+) -> list[str]:
+    """Links into the book whose file does not exist or whose ``#fragment`` names no element.
+
+    ``here`` holds the ids of the page as the browser built it (script-made anchors count).
+    Links to other sites are not followed: the book is checked offline.
     """
+    broken = []
+    for link in dict.fromkeys(links):
+        if not link.startswith(origin + "/"):
+            continue
+        parts = urlsplit(link)
+        path = unquote(parts.path).lstrip("/")
+        target = html_dir / path
+        if path == "" or path.endswith("/"):
+            target = target / "index.html"
+        same_page = link.split("#", 1)[0] == page_url.split("#", 1)[0]
+        if not target.is_file():
+            broken.append(f"{link.removeprefix(origin)} (no such file)")
+        elif parts.fragment and unquote(parts.fragment) not in (
+            here if same_page else anchors(target)
+        ):
+            broken.append(f"{link.removeprefix(origin)} (no element #{unquote(parts.fragment)})")
+    return broken
+
+
+def open_page(
+    page: DevToolsPage,
+    url: str,
+    origin: str,
+    screenshot: Path,
+    html_dir: Path,
+    anchors: _Anchors | None = None,
+) -> PageCheck:
+    """Load one page as a reader would and report what did not work (see :class:`PageCheck`)."""
+    anchors = anchors or _Anchors()
+    page.evaluate("1")  # read the previous page's last events before counting this one's
+    n_exceptions, n_errors = len(page.console), len(page.console_errors)
+    page.requests.clear()
+    page.evaluate("window.__leaving = true")  # gone once the new page (or its redirect) is in
+    page.navigate(url)
     try:
-        events = json.loads(netlog.read_text(errors="replace"))["events"]
-    except (OSError, json.JSONDecodeError, KeyError) as err:
-        raise ChapterFailed(f"could not read Chromium's network log {netlog}: {err}") from None
-    site = origin.rsplit(":", 1)[0]  # the key names the site (scheme + host), without the port
-    return {
-        params["url"]
-        for params in (event.get("params") or {} for event in events)
-        if "url" in params and str(params.get("network_isolation_key", "")).startswith(site)
-    }
-
-
-def open_page(url: str, origin: str, screenshot: Path, chromium: str = "chromium") -> PageCheck:
-    """Load one page in headless Chromium; report requests leaving ``origin``, JS errors, plots."""
-    runs, urls = [], set()
-    for action in (f"--screenshot={screenshot}", "--dump-dom"):
-        with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
-            netlog = Path(profile) / "netlog.json"
-            flags = [*_CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--log-net-log={netlog}"]
-            runs.append(
-                subprocess.run(
-                    [chromium, *flags, action, url], capture_output=True, text=True, timeout=120
-                )
-            )
-            urls |= _page_requests(netlog, origin)
-    shot, dom = runs
-    external = sorted(
-        u for u in urls if not u.startswith(origin) and not u.startswith(_LOCAL_SCHEMES)
+        page.wait_for("!window.__leaving && document.readyState === 'complete'", _LOAD_S)
+        loaded = True
+    except DevToolsError:  # reported; what did load is still checked
+        loaded = False
+    page.evaluate("document.querySelectorAll('img[loading]').forEach(i => i.loading = 'eager')")
+    with contextlib.suppress(DevToolsError):  # a page that never settles is reported below
+        page.wait_for(_READY_JS, _WAIT_S, what="figures, formulas and images")
+    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    figures = page.evaluate(_FIGURES_JS) or []
+    images = page.evaluate(_IMAGES_JS) or []
+    unrendered_math = page.evaluate(
+        "!!document.querySelector('.math') && !document.querySelector('mjx-container')"
     )
-    errors = [
-        line.strip()
-        for line in (shot.stderr + dom.stderr).splitlines()
-        if "CONSOLE" in line and ("Uncaught" in line or "Error" in line)
+    links = page.evaluate("[...document.querySelectorAll('a[href]')].map(a => a.href)") or []
+    here = set(page.evaluate("[...document.querySelectorAll('[id]')].map(e => e.id)") or [])
+    here |= set(page.evaluate("[...document.querySelectorAll('a[name]')].map(e => e.name)") or [])
+    page.screenshot(screenshot, full_page=True)
+    page.evaluate("1")
+    external = sorted({u for u in page.requests if not u.startswith((origin, *_LOCAL_SCHEMES))})
+    errors = page.console[n_exceptions:] + [
+        f"console.error: {e}" for e in page.console_errors[n_errors:]
     ]
-    has_math = 'class="math' in dom.stdout
-    typeset = 'class="MathJax' in dom.stdout
     return PageCheck(
         url,
         external,
         errors,
-        dom.stdout.count('class="plotly-graph-div'),
+        len(figures),
         screenshot,
-        unrendered_math=has_math and not typeset,
+        unrendered_math=bool(unrendered_math),
+        loaded=loaded,
+        figures_not_drawn=[f"{name} did not draw: {why}" for name, why in figures if why],
+        broken_images=images,
+        broken_links=broken_links(links, url, origin, html_dir, anchors, here),
     )
 
 
@@ -184,9 +278,11 @@ def check_in_browser(
 ) -> list[PageCheck]:
     """Open every page of the built book in headless Chromium, served from localhost.
 
-    Fails (``ChapterFailed``) when a page requests anything from another origin, asks
-    for a file the book does not contain, logs a JavaScript error, or shows formulas
-    that MathJax did not typeset; screenshots land in ``_build/screenshots/``.
+    Fails (``ChapterFailed``) when a page requests anything from another origin, asks for
+    a file the book does not contain, logs a JavaScript error, shows formulas MathJax did
+    not typeset, has a plotly figure that did not draw, an image that did not load, or a
+    link into the book that leads nowhere. Full-page screenshots land in
+    ``_build/screenshots/`` (git-ignored with the rest of ``_build``).
     """
     root = project_root()
     html_dir = html_dir or root / "_build" / "html"
@@ -200,15 +296,18 @@ def check_in_browser(
         p for p in html_dir.rglob("*.html") if p.name not in skip and "_static" not in p.parts
     )
     server, origin = _serve(html_dir)
+    anchors = _Anchors()
     try:
-        checks = []
-        for page in pages:
-            rel = page.relative_to(html_dir).as_posix()
-            shot = screenshot_dir / (rel.replace("/", "__").removesuffix(".html") + ".png")
-            _QuietHandler.missing.clear()
-            check = open_page(f"{origin}/{rel}", origin, shot, chromium)
-            check.missing_files = sorted(set(_QuietHandler.missing))
-            checks.append(check)
+        with DevToolsPage(chromium, timeout_s=_LOAD_S) as browser:
+            browser.send("Network.enable")
+            checks = []
+            for page in pages:
+                rel = page.relative_to(html_dir).as_posix()
+                shot = screenshot_dir / (rel.replace("/", "__").removesuffix(".html") + ".png")
+                _QuietHandler.missing.clear()
+                check = open_page(browser, f"{origin}/{rel}", origin, shot, html_dir, anchors)
+                check.missing_files = sorted(set(_QuietHandler.missing))
+                checks.append(check)
     finally:
         server.shutdown()
     problems = [f"{c.page}: " + "; ".join(c.problems) for c in checks if c.problems]

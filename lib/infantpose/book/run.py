@@ -49,6 +49,7 @@ from ..io import atomic_path, write_json_atomic
 from ..logs import LOG_FILE_ENV, LOG_FILE_NAME
 from ..progress import PROGRESS_ENV
 from .chapters import CHAPTERS, ChapterFailed
+from .outputs import slim_notebook, widget_manager_served
 
 KERNEL_NAME = "infantpose"
 KERNEL_DISPLAY_NAME = "Python (infantpose)"
@@ -335,18 +336,29 @@ def run_chapter(notebook: str, profile: Profile, *, root: Path, log_dir: Path) -
     book_copy = root / "book" / "notebooks" / f"{notebook}.ipynb"
     with atomic_path(book_copy) as tmp_copy:
         tmp_copy.write_text(
-            json.dumps(for_the_book(executed_tmp, profile), indent=1), encoding="utf-8"
+            json.dumps(
+                for_the_book(
+                    executed_tmp,
+                    profile,
+                    widget_manager=widget_manager_served(root / "_config.yml"),
+                ),
+                indent=1,
+            ),
+            encoding="utf-8",
         )
     executed_tmp.unlink()
     (out_dir / "failed.ipynb").unlink(missing_ok=True)  # an older failure is no longer news
     return timing
 
 
-def for_the_book(executed: Path, profile: Profile) -> dict:
-    """The executed notebook as the book shows it: the values that ran, once.
+def for_the_book(executed: Path, profile: Profile, *, widget_manager: bool = False) -> dict:
+    """The executed notebook as the book shows it: the values that ran, once, and nothing
+    that renders nothing.
 
     The defaults of the ``parameters`` cell are hidden (``remove-cell``); papermill's
     injected cell, which holds the values actually used, says where they came from.
+    Inlined plotly.js and widget state that cannot render are dropped
+    (:func:`.outputs.slim_notebook`).
     """
     nb = json.loads(executed.read_text(encoding="utf-8"))
     for cell in nb["cells"]:
@@ -360,7 +372,7 @@ def for_the_book(executed: Path, profile: Profile) -> dict:
                 1,
             )
             cell["source"] = source
-    return nb
+    return slim_notebook(nb, widget_manager=widget_manager)
 
 
 # ---------------------------------------------------------------- timings
