@@ -264,7 +264,7 @@ def failing_cell(executed: Path) -> str:
             elif meta.get("status") == "running":
                 what += ": still running when it was stopped"
             return what
-    return "no cell was marked as failed"
+    return "no cell: the kernel had not started a code cell yet"
 
 
 def run_chapter(notebook: str, profile: Profile, *, root: Path, log_dir: Path) -> ChapterTiming:
@@ -328,8 +328,10 @@ def run_chapter(notebook: str, profile: Profile, *, root: Path, log_dir: Path) -
             if status == "timeout"
             else "raised an error"
         )
+        where = failing_cell(kept)
+        where = f"in {where}" if where.startswith("code cell") else f"({where})"
         raise ChapterFailed(
-            f"chapter {notebook} {reason} in {failing_cell(kept)}\n"
+            f"chapter {notebook} {reason} {where}\n"
             f"  executed copy up to the failure: {kept}\n  log: {log_path}\n"
             f"  the package's messages and progress: {package_log}"
         )
