@@ -116,6 +116,20 @@ def _state(doc: dict) -> dict:
     return next(iter(doc["colabel"]["images"].values()))
 
 
+def open_and_run_all(page: DevToolsPage, base: str, token: str, name: str) -> None:
+    """Open notebook ``name`` of the running lab, wait for its kernel, run every cell."""
+    page.navigate(f"{base}/lab/tree/{name}?token={token}")
+    page.wait_for(
+        f"{NOTEBOOK_PANEL}?.sessionContext?.session?.kernel?.status === 'idle'",
+        60,
+        "the notebook and its kernel",
+    )
+    page.evaluate(
+        f"(() => {{ jupyterapp.shell.activateById({NOTEBOOK_PANEL}.id);"
+        "void jupyterapp.commands.execute('notebook:run-all-cells'); return true; })()"
+    )
+
+
 def test_colabel_widget_keyboard_click_and_save_in_jupyterlab(tmp_path):
     chromium = find_chromium()
     if chromium is None:
@@ -150,16 +164,7 @@ def test_colabel_widget_keyboard_click_and_save_in_jupyterlab(tmp_path):
 
     with running_lab(folder) as (base, token), DevToolsPage(chromium, timeout_s=60) as page:
         try:
-            page.navigate(f"{base}/lab/tree/colabel.ipynb?token={token}")
-            page.wait_for(
-                f"{NOTEBOOK_PANEL}?.sessionContext?.session?.kernel?.status === 'idle'",
-                60,
-                "the notebook and its kernel",
-            )
-            page.evaluate(
-                f"(() => {{ jupyterapp.shell.activateById({NOTEBOOK_PANEL}.id);"
-                "void jupyterapp.commands.execute('notebook:run-all-cells'); return true; })()"
-            )
+            open_and_run_all(page, base, token, "colabel.ipynb")
             page.wait_for(
                 "document.querySelector('.js-plotly-plot .nsewdrag') !== null", 60, "the figure"
             )

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_colabel_browser import NOTEBOOK_PANEL, running_lab
+from test_colabel_browser import NOTEBOOK_PANEL, open_and_run_all, running_lab
 
 from infantpose.book.devtools import INSTALL_HINT, DevToolsPage, find_chromium
 
@@ -75,16 +75,7 @@ def test_body_explorer_slider_moves_the_view_in_jupyterlab(tmp_path, monkeypatch
 
     with running_lab(folder) as (base, token), DevToolsPage(chromium, timeout_s=60) as page:
         try:
-            page.navigate(f"{base}/lab/tree/06-pose-explorer.ipynb?token={token}")
-            page.wait_for(
-                f"{NOTEBOOK_PANEL}?.sessionContext?.session?.kernel?.status === 'idle'",
-                60,
-                "the notebook and its kernel",
-            )
-            page.evaluate(
-                f"(() => {{ jupyterapp.shell.activateById({NOTEBOOK_PANEL}.id);"
-                "void jupyterapp.commands.execute('notebook:run-all-cells'); return true; })()"
-            )
+            open_and_run_all(page, base, token, "06-pose-explorer.ipynb")
             deadline = time.monotonic() + 300
             while not metrics.exists():  # the chapter's results cell ran: every cell before it too
                 if time.monotonic() > deadline:
