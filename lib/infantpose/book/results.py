@@ -211,7 +211,7 @@ def _table_section(table: ResultsTable, profile: str) -> list[str]:
         return [*head, f"Not run under profile `{profile}` yet (no `metrics.json`)."]
     head += [
         f"Data: **{DATA_WORDS.get(record['data'], record['data'])}**; "
-        f"seeds: **{record['seeds']}**; selection: {record['selection']}.",
+        f"seeds: **{record['seeds']}**; selection: {record['selection'].rstrip('.')}.",
         "",
     ]
     rows_file = folder / SEED_ROWS_FILE
@@ -272,7 +272,7 @@ def _other_numbers(profile: str) -> list[str]:
             f"### {name}",
             "",
             f"Data: **{DATA_WORDS.get(record['data'], record['data'])}**; seeds: "
-            f"**{record['seeds']}**; selection: {record['selection']}.",
+            f"**{record['seeds']}**; selection: {record['selection'].rstrip('.')}.",
         ]
         if record.get("notes") and name not in tabled:
             out += ["", record["notes"]]
