@@ -48,6 +48,7 @@ def _smoke_notebook(target: Path, run_dir: Path) -> None:
     to_ipynb(ROOT / "notebooks" / "06-pose-explorer.md", target)
     parameters = {
         **load_profile("smoke").parameters_for("06-pose-explorer"),
+        "live": True,  # the book's run builds no widget; JupyterLab is where they live
         "run_dir": str(run_dir),
     }
     nb = parameterize_notebook(

@@ -397,3 +397,16 @@ def test_cached_prior_is_trained_once_then_loaded(tmp_path, tiny_prior_and_cases
         a = again.network(torch.as_tensor(x), torch.full((1,), 0.5))
         b = prior.network(torch.as_tensor(x), torch.full((1,), 0.5))
     assert math.isclose(float((a - b).abs().max()), 0.0, abs_tol=1e-6)
+
+
+def test_live_or_note_builds_the_widget_only_when_live():
+    from infantpose.viz.dataset_browser import missing_html
+    from infantpose.viz.explorer_base import LIVE_NOTE, live_or_note
+
+    built = []
+    assert live_or_note(lambda: built.append(1) or "widget", True) == "widget" and built == [1]
+    note = live_or_note(lambda: built.append(2), False)
+    assert built == [1] and LIVE_NOTE in note.data  # nothing built in the book's run
+    html = missing_html({"x": "SyRIP (real) is missing. Set paths.syrip in smoke.yaml"})
+    shown = live_or_note(lambda: built.append(3), False, static=html)
+    assert built == [1] and "paths.syrip" in shown.data and "is missing" in shown.data

@@ -48,6 +48,7 @@ __all__ = [
     "browser_figure",
     "browser_static",
     "collect_sources",
+    "missing_html",
     "real_source",
     "select_rows",
     "standin_source",
@@ -451,6 +452,11 @@ class DatasetBrowser:
         self.output.clear_output(wait=True)
         with self.output:
             display(browser_figure(self.sources, row))
+
+
+def missing_html(missing: Mapping[str, str]) -> str:
+    """The messages :func:`collect_sources` returned, as the browser shows them above its view."""
+    return "".join(message_html(_as_missing(text)) for text in missing.values())
 
 
 def _as_missing(text: str) -> MissingInput:

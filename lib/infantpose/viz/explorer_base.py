@@ -9,6 +9,8 @@
 * :func:`skeleton_traces_2d` / :func:`skeleton_traces_3d`: a pose as a fixed list of traces in
   the book's limb colours (one trace per colour, then the joints), so that every frame of a
   figure updates the same traces.
+* :func:`live_or_note`: the live widget where a kernel serves one, a short note in the book's
+  run (papermill has no frontend to draw it).
 * :func:`image_uri`: a small JPEG data URI for plotly's ``Image`` trace (a page carries
   thumbnails, not the full frames).
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,6 +35,7 @@ __all__ = [
     "add_slider_frames",
     "figure_widget",
     "image_uri",
+    "live_or_note",
     "message_html",
     "skeleton_traces_2d",
     "skeleton_traces_3d",
@@ -46,6 +49,29 @@ class MissingInput(LookupError):
     def __init__(self, what: str, made_by: str, detail: str = "") -> None:
         self.what, self.made_by, self.detail = what, made_by, detail
         super().__init__(f"{what} is missing. {made_by}" + (f" ({detail})" if detail else ""))
+
+
+#: What stands in the book's run where a live explorer would.
+LIVE_NOTE = (
+    "The live explorer is built only where a kernel serves it: open this chapter in JupyterLab "
+    "(`make lab`) to use it; the figure above is its static form."
+)
+
+
+def live_or_note(make: Callable[[], Any], live: bool, static: str | None = None) -> Any:
+    """``make()`` (a widget) when ``live``; else ``static`` HTML, or :data:`LIVE_NOTE`.
+
+    The book's papermill run has no frontend: a widget built there renders nothing in the page
+    (its state is stripped at build), and an ``Output`` widget updated while its cell runs has
+    left papermill waiting forever for a reply the kernel had already sent (seen twice with
+    chapter 06's dataset browser). The static figures carry the book; the widgets are built
+    where someone can use them.
+    """
+    if live:
+        return make()
+    from IPython.display import HTML, Markdown
+
+    return HTML(static) if static is not None else Markdown(f"*{LIVE_NOTE}*")
 
 
 def message_html(error: BaseException) -> str:
