@@ -9,6 +9,8 @@ user can be read by their group. A temporary is named after its writer
 by the next :func:`atomic_dir` on the same path; one whose writer cannot be told is
 reported with a warning.
 
+:func:`json_digest` keys settings and record lists (caches, saved predictions).
+
 :func:`read_npy` reads a user-supplied ``.npy`` without pickle: an object array (how
 some datasets publish lists of names) is rebuilt by a restricted unpickler that knows
 only numpy arrays and strings, so a tampered file is refused, never executed.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import json
 import os
 import pickle
@@ -149,6 +152,13 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     raise TypeError(f"object of type {type(value).__name__} is not JSON serialisable")
+
+
+def json_digest(value: Any, length: int = 12) -> str:
+    """The first ``length`` hex digits of the SHA-256 of ``value`` as sorted-key JSON (values
+    JSON cannot write go through ``str``): the package's one key for settings and record lists."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ import torch
 
 from ..data.coco import CocoKeypoints
 from ..env import resolve_device, seed_everything
+from ..io import json_digest
 from ..synthesis.adults import adult_pretraining_set, adult_set
 from ..synthesis.cache import code_fingerprint
 from .config import PAPER_FROZEN, TrainConfig, cpu_config
@@ -398,9 +399,6 @@ def adult_fingerprint(
     """A hash of what defines the adult model: every training setting that changes its weights,
     the code that trains it (:func:`training_code_digest`), and the image and annotation
     records of ``adult`` and ``val_set`` (which selects the epoch)."""
-    import hashlib
-    import json
-
     skip = _not_in_fingerprint(config)
     settings = {k: v for k, v in config.to_dict().items() if k not in skip}
     # File names without their folders: a merged set's names are absolute, and moving the data
@@ -414,8 +412,7 @@ def adult_fingerprint(
         }
         for s in (adult, val_set)
     ]
-    digest = hashlib.sha256(json.dumps(records, sort_keys=True, default=str).encode())
-    return digest.hexdigest()[:12]
+    return json_digest(records)
 
 
 def cached_adult_model(

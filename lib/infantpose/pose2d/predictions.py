@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..data.coco import CocoKeypoints
-from ..io import write_text_atomic
+from ..io import json_digest, write_json_atomic, write_text_atomic
 from .evaluate import Predictions
 
 __all__ = [
@@ -62,7 +62,7 @@ def set_digest(coco: CocoKeypoints) -> str:
         [Path(i["file_name"]).name for i in coco.images],
         [[a.get("id"), a.get("image_id"), a.get("keypoints")] for a in coco.annotations],
     ]
-    return hashlib.sha256(json.dumps(records, sort_keys=True).encode()).hexdigest()[:12]
+    return json_digest(records)
 
 
 def _slug(name: str) -> str:
@@ -140,7 +140,7 @@ def write_predictions(
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     path = folder / f"{slug}{_PROVENANCE}"
-    write_text_atomic(path, json.dumps(provenance, indent=1))
+    write_json_atomic(path, provenance)
     return path
 
 

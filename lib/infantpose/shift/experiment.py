@@ -16,7 +16,6 @@ PCK under **both selection protocols**, declared before any run:
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 
 from ..data.coco import CocoKeypoints
+from ..io import json_digest
 from ..metrics import PCK_GROUPS, PCKResult
 from ..pose2d.dataset import PoseDataset, TensorSamples, preload
 from ..pose2d.model import PoseResNet
@@ -140,7 +140,7 @@ class ShiftSets:
 
 
 def _digest(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return json_digest(list(parts))
 
 
 def _set_digest(coco: CocoKeypoints) -> str:
