@@ -32,7 +32,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..io import write_text_atomic
+from ..io import write_json_atomic
 
 __all__ = [
     "PLOTLY_FIGURE_MARK",
@@ -166,6 +166,6 @@ def slim_executed_copies(notebooks_dir: Path, *, widget_manager: bool) -> list[P
         nb = json.loads(path.read_text(encoding="utf-8"))
         slim = slim_notebook(nb, widget_manager=widget_manager)
         if slim != nb:
-            write_text_atomic(path, json.dumps(slim, indent=1))
+            write_json_atomic(path, slim)
             changed.append(path)
     return changed

@@ -45,7 +45,7 @@ from ..config import (
     run_dir,
     runs_root,
 )
-from ..io import atomic_path, write_json_atomic
+from ..io import write_json_atomic
 from ..logs import LOG_FILE_ENV, LOG_FILE_NAME
 from ..progress import PROGRESS_ENV
 from .chapters import CHAPTERS, ChapterFailed
@@ -336,18 +336,12 @@ def run_chapter(notebook: str, profile: Profile, *, root: Path, log_dir: Path) -
             f"  the package's messages and progress: {package_log}"
         )
     book_copy = root / "book" / "notebooks" / f"{notebook}.ipynb"
-    with atomic_path(book_copy) as tmp_copy:
-        tmp_copy.write_text(
-            json.dumps(
-                for_the_book(
-                    executed_tmp,
-                    profile,
-                    widget_manager=widget_manager_served(root / "_config.yml"),
-                ),
-                indent=1,
-            ),
-            encoding="utf-8",
-        )
+    write_json_atomic(
+        book_copy,
+        for_the_book(
+            executed_tmp, profile, widget_manager=widget_manager_served(root / "_config.yml")
+        ),
+    )
     executed_tmp.unlink()
     (out_dir / "failed.ipynb").unlink(missing_ok=True)  # an older failure is no longer news
     return timing
