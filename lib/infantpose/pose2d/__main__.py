@@ -2,12 +2,15 @@
 
     python -m infantpose.pose2d fit --train ANN.json --images DIR --out DIR [--val ANN.json]
     python -m infantpose.pose2d adult --profile paper
+    python -m infantpose.pose2d release [--continue] [--epochs N]
 
 ``fit`` trains on any COCO keypoint file (the recipe ``cpu`` or ``paper``, changed by a JSON
 file of :class:`~infantpose.pose2d.config.TrainConfig` fields) and writes ``last.pt``,
 ``best.pt`` and ``fit.json`` (history, chosen epoch, selection rule) into ``--out``. ``adult``
 makes chapter 03's adult starting model for a profile, into the same cache the chapter reads,
 so a long run can go to a GPU machine or several processes before the book is built.
+``release`` makes the adult model the package ships (:mod:`.release`: hours on a CPU; run it
+again after an interruption and it resumes; ``--continue`` starts from the shipped weights).
 
 Several processes (PyTorch DDP; gloo on CPU, NCCL on GPU; ``batch_size`` is the global batch)::
 
@@ -108,6 +111,30 @@ def _adult(args: argparse.Namespace) -> None:
         )
 
 
+def _release(args: argparse.Namespace) -> None:
+    from .release import RELEASE_DIR, make_release, release_config
+
+    overrides = json.loads(Path(args.config).read_text(encoding="utf-8")) if args.config else {}
+    if args.device:
+        overrides["device"] = args.device
+    if args.epochs:
+        overrides["epochs"] = args.epochs
+    card = make_release(
+        config=release_config(**overrides),
+        continue_from_release=args.continue_from_release,
+        out_dir=args.out or RELEASE_DIR,
+        stop_after=args.stop_after,
+    )
+    if card is not None:
+        test, infants = card["test"], card["zero_shot_infants"]
+        print(
+            f"release v{card['version']}: {card['epochs_run']} of {card['epochs_planned']} epochs, "
+            f"chose epoch {card['best_epoch'] + 1}; test adults AP {100 * test['ap']:.1f}, mean "
+            f"OKS {100 * test['mean_oks']:.1f} %; validation infants mean OKS "
+            f"{100 * infants['mean_oks']:.1f} %; wrote {args.out or RELEASE_DIR}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m infantpose.pose2d", description=__doc__.split("\n")[0]
@@ -124,13 +151,19 @@ def main(argv: list[str] | None = None) -> int:
     fit.add_argument("--init", help="one of our checkpoints to start from (best.pt of a run)")
     adult = sub.add_parser("adult", help="chapter 03's adult starting model for a profile")
     adult.add_argument("--profile", default="default", help="smoke, default, paper or a YAML path")
+    release = sub.add_parser("release", help="make the adult model the package ships (hours)")
+    release.add_argument("--continue", dest="continue_from_release", action="store_true",
+                         help="start from the shipped weights (a fresh anneal)")  # fmt: skip
+    release.add_argument("--epochs", type=int, help="planned epochs of 5,000 images (default 28)")
+    release.add_argument("--stop-after", type=int, help="end after this many epochs, and ship")
+    release.add_argument("--out", help="folder for adult.safetensors and adult.json")
     fit.add_argument("--recipe", choices=RECIPES, default="cpu", help="the base config")
-    for command in (fit, adult):
+    for command in (fit, adult, release):
         command.add_argument("--config", help="JSON object of TrainConfig fields to change")
         command.add_argument("--device", help="cpu, cuda or auto (default: the config's)")
     args = parser.parse_args(argv)
     try:
-        (_fit if args.command == "fit" else _adult)(args)
+        {"fit": _fit, "adult": _adult, "release": _release}[args.command](args)
     except (ConfigError, FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

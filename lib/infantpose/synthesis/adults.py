@@ -132,13 +132,21 @@ class AdultPart:
 #: 384×288 frames (the book's first recipe). ``coco-like``: a stand-in for COCO, whose people
 #: the paper's adult model saw: half of them the same, a quarter on the floor (lying in every
 #: orientation, sitting, kneeling, on all fours) and a quarter with the photo look in every
-#: posture, both in 640×480 frames like the infants'.
+#: posture, both in 640×480 frames like the infants'. ``release``: the released adult model's
+#: mix (:mod:`infantpose.pose2d.release`), all in 640×480 frames.
 ADULT_PRETRAINING_SETS: dict[str, tuple[AdultPart, ...]] = {
     "surreal": (AdultPart("surreal", "upright", 1.0),),
     "coco-like": (
         AdultPart("surreal", "upright", 0.5),
         AdultPart("surreal", "floor", 0.25, (640, 480)),
         AdultPart("photo", "all", 0.25, (640, 480)),
+    ),
+    # The released adult model's set (pose2d.release): every part in the infants' 640×480
+    # frames, and more of it on the floor, where the infants are.
+    "release": (
+        AdultPart("surreal", "upright", 0.4, (640, 480)),
+        AdultPart("surreal", "floor", 0.3, (640, 480)),
+        AdultPart("photo", "all", 0.3, (640, 480)),
     ),
 }
 
