@@ -188,3 +188,20 @@ def test_make_release_writes_a_loadable_release_and_resumes(tmp_path):
     assert meta == json.loads((out / "adult.json").read_text())
     assert not [p for p in out.iterdir() if p.suffix == ".tmp"]
     shutil.rmtree(work)
+
+
+def test_starting_model_train_is_the_smoke_profiles_cached_adult_model():
+    """``adult_model: train`` with smoke's sizes, as the book ran it before the release: trained
+    once under the data root's cache, then loaded (the same weights)."""
+    from infantpose.config import load_profile
+
+    p = load_profile("smoke").parameters_for("03-fidip-training")
+    config = cpu_config(batch_size=p["batch_size"], seed=p["seed"])
+    settings = dict(pretrain_adults=p["pretrain_adults"], pretrain_set=p["pretrain_set"],
+                    validation_adults=p["num_adults"], epochs=p["adult_epochs"])  # fmt: skip
+    first = starting_model("train", config, **settings)
+    again = starting_model("train", config, **settings)
+    assert first.source == "train" and first.card is None
+    assert len(first.history) == p["adult_epochs"] and first.fit.best_epoch >= 0
+    assert first.note.startswith(f"adult model trained here: {p['pretrain_adults']}")
+    assert torch.equal(first.model.final_layer.weight, again.model.final_layer.weight)

@@ -65,6 +65,7 @@ __all__ = [
     "ColabelStateError",
     "LabelingSession",
     "load_events",
+    "recorded_images",
     "replay",
     "replay_recording",
     "scripted_review",
@@ -700,14 +701,7 @@ def scripted_review(
     return counts
 
 
-def replay_recording(session: LabelingSession, recording: str | os.PathLike) -> LabelingSession:
-    """Replay the session file ``recording`` into ``session``, matching images by ``file_name``.
-
-    A recording made on other machines or another day numbers its images its own way; file
-    names are what both sessions share. Every image the recording touched must be in
-    ``session``; otherwise nothing is replayed and the error lists the missing files.
-    """
-    path = Path(recording)
+def _read_recording(path: Path) -> tuple[dict[int, str], list[dict]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         names = {int(image["id"]): image["file_name"] for image in data["images"]}
@@ -717,6 +711,26 @@ def replay_recording(session: LabelingSession, recording: str | os.PathLike) -> 
             f"{path}: not a labelling-session file ({error}); a recording is the JSON file a "
             "LabelingSession saves (images + colabel.events)"
         ) from error
+    return names, events
+
+
+def recorded_images(recording: str | os.PathLike) -> list[str]:
+    """The file names of the images of the session file ``recording``, in its order: the
+    frames to replay it on. (A diverse subset chosen from pixels can differ between machines
+    whose renderers round differently; the recorded frames are the same frames everywhere.)"""
+    names, _ = _read_recording(Path(recording))
+    return list(names.values())
+
+
+def replay_recording(session: LabelingSession, recording: str | os.PathLike) -> LabelingSession:
+    """Replay the session file ``recording`` into ``session``, matching images by ``file_name``.
+
+    A recording made on other machines or another day numbers its images its own way; file
+    names are what both sessions share. Every image the recording touched must be in
+    ``session``; otherwise nothing is replayed and the error lists the missing files.
+    """
+    path = Path(recording)
+    names, events = _read_recording(path)
     ids = {image["file_name"]: image["id"] for image in session.images}
     touched = {int(event["image_id"]) for event in events}
     wanted = sorted(names.get(image_id, f"<image id {image_id}>") for image_id in touched)
@@ -725,7 +739,8 @@ def replay_recording(session: LabelingSession, recording: str | os.PathLike) -> 
         raise ValueError(
             f"{path}: the recording labels {len(missing)} image(s) this session does not have: "
             f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}. Record a new session "
-            "on these images (run the widget live), or give the session the recorded frames."
+            "on these images (run the widget live), or give the session the recorded frames "
+            "(data.colabel.recorded_images)."
         )
     renumbered = [{**event, "image_id": ids[names[int(event["image_id"])]]} for event in events]
     return replay(session, renumbered)

@@ -13,7 +13,10 @@ Modules, one job each:
 * :mod:`.evaluate` predictions and COCO AP; :mod:`.checkpoints` our checkpoints and published
   Microsoft/mmpose weights; :mod:`.experiment` one table row, end to end; :mod:`.describe`
   recipes and results in words; :mod:`.predictions` a row's test predictions on disk (COCO
-  results + provenance) for later chapters.
+  results + provenance) for later chapters;
+* :mod:`.release` the adult model released with the package (made once by
+  ``python -m infantpose.pose2d release``), and :func:`starting_model`, the one way every
+  chapter gets its adult model (released, trained in the run, or a checkpoint).
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ from .predictions import (
     write_predictions,
 )
 from .prestage import pretrain_classifier
+from .release import ReleaseError, StartingModel, load_release, starting_model
 from .train import FitResult, fit, freeze_modules, set_train_mode, train_adult_model
 from .transforms import AugmentConfig, box_to_center_scale, get_affine_transform, transform_preds
 
@@ -92,7 +96,9 @@ __all__ = [
     "PoseResNetConfig",
     "Predictions",
     "PredictionsError",
+    "ReleaseError",
     "SavedPredictions",
+    "StartingModel",
     "TableRun",
     "TensorSamples",
     "TrainConfig",
@@ -120,6 +126,7 @@ __all__ = [
     "load_checkpoint",
     "load_model",
     "load_published",
+    "load_release",
     "predict",
     "predictions_for",
     "preload",
@@ -133,6 +140,7 @@ __all__ = [
     "save_checkpoint",
     "set_train_mode",
     "split_validation",
+    "starting_model",
     "thin_training_set",
     "train_adult_model",
     "transform_preds",

@@ -84,7 +84,7 @@ def _adult(args: argparse.Namespace) -> None:
     from .. import config as project
     from ..env import resolve_device
     from .distributed import from_env
-    from .experiment import book_adult_model
+    from .release import starting_model
 
     profile = project.load_profile(args.profile)
     p = profile.parameters_for("03-fidip-training")
@@ -96,19 +96,18 @@ def _adult(args: argparse.Namespace) -> None:
         **({"model": {"input_size": tuple(p["input_size"])}} if "input_size" in p else {}),
     ).replace(seed=p.get("seed", 0))
     context = from_env(resolve_device(config.device), config.batch_size)
-    _, result = book_adult_model(
+    start = starting_model(
+        p.get("adult_model", "released"),
         config,
+        paths=profile.paths,
         pretrain_adults=p["pretrain_adults"],
         validation_adults=p["num_adults"],
         epochs=p["adult_epochs"],
-        pretrain_set=p.get("pretrain_set", "surreal"),
+        pretrain_set=p.get("pretrain_set", "coco-like"),
         context=context,
     )
     if context.is_main:
-        print(
-            f"adult model: {len(result.history)} epochs, best validation AP {result.best_ap:.4f} "
-            f"at epoch {result.best_epoch + 1} ({result.selection})"
-        )
+        print(start.note)
 
 
 def _release(args: argparse.Namespace) -> None:
@@ -149,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     fit.add_argument("--val-images", help="folder of the validation images (default: --images)")
     fit.add_argument("--out", required=True, help="folder for last.pt, best.pt and fit.json")
     fit.add_argument("--init", help="one of our checkpoints to start from (best.pt of a run)")
-    adult = sub.add_parser("adult", help="chapter 03's adult starting model for a profile")
+    adult = sub.add_parser(
+        "adult", help="chapter 03's adult starting model for a profile (its adult_model)"
+    )
     adult.add_argument("--profile", default="default", help="smoke, default, paper or a YAML path")
     release = sub.add_parser("release", help="make the adult model the package ships (hours)")
     release.add_argument("--continue", dest="continue_from_release", action="store_true",

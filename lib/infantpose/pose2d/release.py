@@ -55,11 +55,14 @@ __all__ = [
     "REMAKE_COMMAND",
     "ReleaseError",
     "StartingModel",
+    "card_summary",
+    "gpu_estimate",
     "load_release",
     "make_release",
     "read_card",
     "release_config",
     "starting_model",
+    "training_flops",
 ]
 
 log = logging.getLogger(__name__)
@@ -288,6 +291,69 @@ def starting_model(
     return StartingModel(model, "checkpoint", f"adult model: {path}")
 
 
+# -- reading a card ------------------------------------------------------------------------
+
+
+def card_summary(card: dict[str, Any]) -> dict[str, str]:
+    """The card in words, one line per subject (chapter 03 shows it as a table)."""
+    recipe, test, infants = card["data"]["recipe"], card["test"], card["zero_shot_infants"]
+    training, compute = card["training"], card["compute"]
+    model = card["model"]
+    hours = compute["seconds"] / 3600
+    pct = lambda x: f"{100 * x:.1f}"  # noqa: E731
+    return {
+        "architecture": f"Pose-ResNet-{model['depth']}, deconvolutions {model['deconv_channels']}, "
+        f"input {model['input_size'][0]}×{model['input_size'][1]} (w×h)",
+        "training data": f"{card['data']['train_images']:,} rendered adults, mix "
+        f"{recipe['pretrain_set']!r} (seed {recipe['train_seed']}); records {card['data']['train_records']}",
+        "training": f"{training['optimizer']} lr {training['lr']:g}, {training['schedule']} schedule, "
+        f"batch {training['batch_size']}, {training['precision']}; {card['epochs_run']} of "
+        f"{card['epochs_planned']} epochs of {training['max_steps_per_epoch'] * training['batch_size']:,} "
+        "images" + (" (continued from an earlier release)" if card.get("continued_from") else ""),
+        "epoch chosen": f"{card['best_epoch'] + 1}, by {card['selection'].split(' by ', 1)[-1]}",
+        "validation adults": f"{recipe['validation']} (seed {recipe['validation_seed']}): AP "
+        f"{pct(card['validation']['ap'])}, mean OKS {pct(card['validation']['mean_oks'])} %",
+        "test adults (chose nothing)": f"{recipe['test']} (seed {recipe['test_seed']}): AP "
+        f"{pct(test['ap'])}, AP50 {pct(test['ap50'])}, mean OKS {pct(test['mean_oks'])} %",
+        "zero-shot infants": f"{infants['data']}: AP {pct(infants['ap'])}, mean OKS "
+        f"{pct(infants['mean_oks'])} %",
+        "compute": f"{hours:.1f} h on {compute['processes']} process(es) × "
+        f"{compute['machine']['torch_threads']} thread(s), {compute['cpu_hours']:.1f} CPU-hours, "
+        f"{compute['device']} ({compute['machine']['cpu']}, {compute['machine']['cores']} cores)",
+        "weights": f"{card['weights']['file']}, {card['weights']['dtype']}, "
+        f"{card['weights']['bytes'] / 2**20:.1f} MiB, sha256 {card['weights']['sha256'][:16]}…",
+        "made by": f"`{card['remake']}` at commit {card['commit']}",
+    }
+
+
+def training_flops(config: PoseResNetConfig) -> float:
+    """Floating-point operations of one training image (forward + backward), counted by
+    :class:`torch.utils.flop_counter.FlopCounterMode` on a batch of 2."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = PoseResNet(config)
+    w, h = config.input_size
+    x = torch.randn(2, 3, h, w)
+    with FlopCounterMode(display=False) as counter:
+        model(x).square().mean().backward()
+    return counter.get_total_flops() / 2
+
+
+def gpu_estimate(
+    card: dict[str, Any], *, peak_tflops: float = 989.0, utilisation: float = 0.3
+) -> dict[str, float]:
+    """What the card's run would take on one GPU, estimated, not measured: its training images
+    × :func:`training_flops` at ``utilisation`` of ``peak_tflops`` (an H100's dense bf16 peak),
+    and the data-loading cores that would keep up (the card's CPU images per second, per core)."""
+    training = card["training"]
+    steps = card["data"]["train_images"] // training["batch_size"]
+    steps = min(steps, training["max_steps_per_epoch"] or steps)
+    images = steps * training["batch_size"] * len(card["history"])
+    flops = training_flops(PoseResNetConfig.from_dict(card["model"]))
+    seconds = images * flops / (peak_tflops * 1e12 * utilisation)
+    return {"images": images, "gflops_per_image": flops / 1e9, "gpu_seconds": seconds}
+
+
 # -- making --------------------------------------------------------------------------------
 
 
@@ -297,7 +363,7 @@ def _commit() -> str | None:
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                               cwd=here, timeout=10, check=True).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", str(here.parent)],
+        dirty = subprocess.run(["git", "status", "--porcelain", "-uno", "--", str(here.parent)],
                                capture_output=True, text=True, cwd=here, timeout=10).stdout  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return None
