@@ -6,14 +6,23 @@ checkpoint or dataset folder behind. What they write gets the permissions of the
 (as ``open`` would give), not ``tempfile``'s private 0600/0700, so a dataset made by one
 user can be read by their group. A temporary is named after its writer
 (``.NAME.<host>-<pid>.XXXX.tmp``): one left by a killed writer on this machine is removed
-by the next :func:`atomic_dir` on the same path; one whose writer cannot be told is
-reported with a warning.
+by the next write of the same path (:func:`atomic_path` and :func:`atomic_dir`); one whose
+writer cannot be told is reported with a warning.
+
+Nothing of the user's is deleted: every folder :func:`atomic_dir` makes carries a marker file
+(:data:`MADE_MARKER`), and it replaces only folders that carry it. Any other folder in the way
+is refused (``overwrite=False``) or moved aside to a visible ``NAME.replaced-<time>`` sibling,
+never removed; ``infantpose clean`` removes only marked folders.
+
+:func:`path_under` keeps every path a data file names under its root.
 
 :func:`json_digest` keys settings and record lists (caches, saved predictions).
 
 :func:`read_npy` reads a user-supplied ``.npy`` without pickle: an object array (how
 some datasets publish lists of names) is rebuilt by a restricted unpickler that knows
-only numpy arrays and strings, so a tampered file is refused, never executed.
+only numpy arrays and strings, so a tampered file is refused, never executed. Its header is
+checked before anything is allocated: an object array must be small (:data:`MAX_OBJECT_ARRAY_BYTES`)
+and a stated shape must fit the file's size.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import re
 import shutil
 import socket
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,6 +94,16 @@ def clean_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     )
     legacy = re.compile(rf"^\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}\.tmp$")
     removed, unknown = [], []
+    # A replaced folder of ours, parked while its successor moved in (killed before removal).
+    old = re.compile(rf"^\.{re.escape(path.name)}\.old-(?P<host>[A-Za-z0-9-]+)-(?P<pid>\d+)$")
+    for entry in path.parent.glob(f".{glob.escape(path.name)}.old-*"):
+        match = old.match(entry.name)
+        if match and match["host"] == _host() and not _running(int(match["pid"])):
+            if not os.path.lexists(path) and is_made(entry):
+                os.replace(entry, path)  # killed between the two renames: put it back
+            elif is_made(entry):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
     for entry in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         match = named.match(entry.name)
         if match and match["host"] == _host():
@@ -114,6 +134,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temporaries(path)  # a killed writer's file (SIGKILL runs no `finally`)
     fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
@@ -161,24 +182,97 @@ def json_digest(value: Any, length: int = 12) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
+#: The file that marks a folder as made by the package (:func:`atomic_dir` writes it): only a
+#: folder carrying it is ever replaced or cleaned away without asking.
+MADE_MARKER = ".infantpose-made"
+
+
+def mark_made(folder: str | os.PathLike, what: str = "") -> None:
+    """Mark ``folder`` (which the package has just created) as made by the package."""
+    note = f"made by infantpose{': ' + what if what else ''}; `infantpose clean` may remove it\n"
+    (Path(folder) / MADE_MARKER).write_text(note, encoding="utf-8")
+
+
+def is_made(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` is a real folder (not a link) that the package made: it carries
+    :data:`MADE_MARKER`, or, made before markers existed, the dataset cache's stamp
+    (``synthesis.json`` with its ``engine`` fingerprint)."""
+    folder = Path(folder)
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    if (folder / MADE_MARKER).is_file():
+        return True
+    with contextlib.suppress(OSError, ValueError, RecursionError):
+        stamp = json.loads((folder / "synthesis.json").read_text(encoding="utf-8"))
+        return isinstance(stamp, dict) and "engine" in stamp
+    return False
+
+
+def set_aside(path: str | os.PathLike) -> Path:
+    """Move ``path`` (a folder, file or link the package did not make) to a visible sibling
+    ``NAME.replaced-<YYYYmmdd-HHMMSS>`` and say so; returns where it went. Never deletes."""
+    path = Path(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.replaced-{stamp}")
+    n = 1
+    while os.path.lexists(aside):
+        n += 1
+        aside = path.with_name(f"{path.name}.replaced-{stamp}-{n}")
+    os.replace(path, aside)
+    warnings.warn(
+        f"{path} was not made by infantpose, so it was moved aside to {aside} rather than "
+        "replaced; delete it yourself once you no longer need it",
+        stacklevel=4,
+    )
+    return aside
+
+
+def check_replaceable(path: str | os.PathLike, *, overwrite: bool) -> None:
+    """Raise :class:`FileExistsError` when ``path`` exists, was not made by the package and
+    ``overwrite`` is False: what :func:`atomic_dir` checks, for callers that check first."""
+    path = Path(path)
+    if not overwrite and os.path.lexists(path) and not is_made(path):
+        _refuse_foreign(path)
+
+
+def _refuse_foreign(path: Path) -> None:
+    what = "a link" if path.is_symlink() else "a folder" if path.is_dir() else "a file"
+    raise FileExistsError(
+        f"{path} exists and is {what} that infantpose did not make (it has no {MADE_MARKER} "
+        "marker), so it is not replaced: choose another folder, move it away, or pass "
+        "overwrite=True to move it aside (it is renamed, never deleted)"
+    )
+
+
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_dir(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary directory; on success it replaces ``path`` as a whole.
 
-    Use it for datasets: the folder appears complete or not at all. A previous
-    folder at ``path`` is only removed once the new one is fully written.
+    Use it for datasets: the folder appears complete or not at all, carrying
+    :data:`MADE_MARKER`. A previous folder at ``path`` that the package made (:func:`is_made`)
+    is removed once the new one is in place. Anything else at ``path`` is the user's: with
+    ``overwrite=False`` it is refused (:class:`FileExistsError`, before any work); otherwise it
+    is moved aside (:func:`set_aside`), never deleted. Callers that take an ``overwrite``
+    argument refuse an existing folder themselves or pass it on.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(path)
+    check_replaceable(path, overwrite=overwrite)
     tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
+        mark_made(tmp, path.name)
         old = None
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
+        if os.path.lexists(path):
+            if is_made(path):
+                old = path.with_name(f".{path.name}.old-{_host()}-{os.getpid()}")
+                os.replace(path, old)
+            elif overwrite:
+                set_aside(path)
+            else:  # it appeared while we wrote
+                _refuse_foreign(path)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
         if old is not None:
@@ -186,6 +280,38 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- paths in data files
+
+
+def path_problem(name: Any) -> str | None:
+    """Why ``name`` cannot be a path inside a root (None: it can); lexical, no file is read."""
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    if not isinstance(name, str) or not name.strip():
+        return "not a non-empty string"
+    if "\x00" in name:
+        return "it holds a NUL character"
+    posix, windows = PurePosixPath(name), PureWindowsPath(name)
+    if posix.is_absolute() or windows.is_absolute() or windows.drive or name.startswith("~"):
+        return "an absolute path, which leaves the folder it must be in"
+    if ".." in posix.parts or ".." in windows.parts:
+        return "a `..` part, which leaves the folder it must be in"
+    return None
+
+
+def path_under(root: str | os.PathLike, name: Any, *, where: str, field: str) -> Path:
+    """``root / name`` for a relative path ``name`` read from a data file, refused with
+    :class:`FileFormatError` (naming ``where`` and ``field``) when it could leave ``root``: an
+    absolute path, a drive, a ``..`` part, or a NUL character."""
+    problem = path_problem(name)
+    if problem:
+        raise FileFormatError(
+            f"{where}: field `{field}` is {name!r}: {problem}; write the path relative to "
+            f"{root}, without `..`"
+        )
+    return Path(root) / name
 
 
 # --------------------------------------------------------------------------- untrusted arrays
