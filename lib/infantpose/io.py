@@ -350,6 +350,45 @@ class _ArrayUnpickler(pickle.Unpickler):
         return {"ndarray": np.ndarray, "dtype": np.dtype}.get(what) or getattr(multiarray, what)
 
 
+def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
+    """The JSON document in ``path``, or :class:`FileFormatError` naming the file and what is
+    wrong: missing, not UTF-8 (with the byte), bad syntax (with line and column), nested too
+    deeply for Python (a 20,000-deep list), or an integer too long to convert (5,000 digits)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what} {path} does not exist") from None
+    except OSError as error:
+        raise FileFormatError(
+            f"{what} {path}: cannot be read ({error.strerror or error})"
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise FileFormatError(
+            f"{what} {path}: not UTF-8 text (byte {error.start}); JSON files are UTF-8: check "
+            "that this is the right file"
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise FileFormatError(
+            f"{what} {path}, line {error.lineno}, column {error.colno}: not valid JSON "
+            f"({error.msg}); repair it there, or write the file again"
+        ) from None
+    except RecursionError:
+        raise FileFormatError(
+            f"{what} {path}: nested too deeply to read (thousands of levels); no file of this "
+            "package nests more than a few levels: it is damaged or not the right file"
+        ) from None
+    except ValueError as error:  # Python refuses integers of more than 4300 digits
+        raise FileFormatError(
+            f"{what} {path}: a value cannot be read ({' '.join(str(error).split())[:200]}); "
+            "write plain numbers"
+        ) from None
+
+
 def read_npy(path: str | os.PathLike, *, strings: bool = True) -> Any:
     """The array stored in a ``.npy`` file, read without running any code from it.
 

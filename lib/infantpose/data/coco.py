@@ -370,7 +370,7 @@ def read_coco(
             "annotations/person_keypoints_{train,validate}_infant.json under the dataset root)"
         )
     data = _load_json(path)
-    report = _check(data, source, image_root, check_images, tolerance_px)
+    report = _check(data, source, image_root, check_images, tolerance_px, from_file=True)
     report.raise_if_any()
     return CocoKeypoints.from_dict(data, source=source, image_root=image_root, check=False)
 
