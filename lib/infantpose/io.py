@@ -31,6 +31,7 @@ import contextlib
 import glob
 import hashlib
 import json
+import math
 import os
 import pickle
 import re
@@ -330,10 +331,46 @@ _NPY_GLOBALS = {
 }  # fmt: skip
 
 
+#: The largest object array (a list of names) :func:`read_npy` rebuilds: published name lists
+#: are kilobytes; more is refused before anything is unpickled.
+MAX_OBJECT_ARRAY_BYTES = 64 * 2**20
+
+
+class _PickledArray:
+    """What a pickled ndarray is rebuilt into: its state is checked against the header's
+    element count before numpy sees it (``ndarray.__setstate__`` allocates the shape the
+    pickle states, 1.4 GB from a 60-byte stream)."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.path, self.limit, self.array = path, limit, None
+
+    def __setstate__(self, state: Any) -> None:
+        import numpy as np
+
+        if not isinstance(state, tuple) or len(state) not in (4, 5):
+            raise FileFormatError(f"{self.path}: the pickled array's state is not numpy's")
+        shape, _dtype, fortran, data = state[-4:]
+        if (
+            not isinstance(shape, tuple)
+            or not all(isinstance(n, int) and 0 <= n <= self.limit for n in shape)
+            or math.prod(shape) > self.limit
+            or not isinstance(data, list)
+            or len(data) != math.prod(shape)
+        ):
+            raise FileFormatError(
+                f"{self.path}: the pickled array states shape {shape!r} for "
+                f"{len(data) if isinstance(data, list) else '?'} values, beyond its header "
+                f"({self.limit} values); the file is damaged or tampered with: download it again"
+            )
+        array = np.empty(len(data), dtype=object)
+        array[:] = data
+        self.array = array.reshape(shape, order="F" if fortran else "C")
+
+
 class _ArrayUnpickler(pickle.Unpickler):
-    def __init__(self, file: Any, path: Path) -> None:
+    def __init__(self, file: Any, path: Path, limit: int) -> None:
         super().__init__(file, encoding="latin1")
-        self.path = path
+        self.path, self.limit = path, limit
 
     def find_class(self, module: str, name: str) -> Any:
         import numpy as np
@@ -347,6 +384,8 @@ class _ArrayUnpickler(pickle.Unpickler):
                 "which a plain array of numbers or strings never contains; the file has been "
                 "tampered with or is not the published one: download it again"
             )
+        if what == "_reconstruct":
+            return lambda *args: _PickledArray(self.path, self.limit)
         return {"ndarray": np.ndarray, "dtype": np.dtype}.get(what) or getattr(multiarray, what)
 
 
@@ -389,6 +428,40 @@ def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
         ) from None
 
 
+def read_npz(path: str | os.PathLike) -> dict[str, Any]:
+    """The arrays of an ``.npz`` file, read without pickle: every member's header is checked
+    before anything is allocated (no object arrays, no stated shape larger than the member),
+    and a truncated or damaged archive raises :class:`FileFormatError` naming the file."""
+    import zipfile
+
+    import numpy as np
+
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read = getattr(np.lib.format, f"read_array_header_{version[0]}_0")
+                    shape, _, dtype = read(member)
+                    needed = math.prod(shape) * dtype.itemsize
+                    if dtype.hasobject or needed > info.file_size:
+                        raise FileFormatError(
+                            f"{path}: member {info.filename} states shape {shape} of {dtype} "
+                            f"in {info.file_size} bytes; the file is damaged or was not written "
+                            "by this package: make it again"
+                        )
+            with np.load(path, allow_pickle=False) as data:
+                return {name: data[name] for name in data.files}
+    except FileFormatError:
+        raise
+    except Exception as error:  # truncated archives and garbage fail in many ways
+        raise FileFormatError(
+            f"{path}: not a readable .npz file ({type(error).__name__}: "
+            f"{' '.join(str(error).split())[:200]}); it is truncated or damaged: make it again"
+        ) from None
+
+
 def read_npy(path: str | os.PathLike, *, strings: bool = True) -> Any:
     """The array stored in a ``.npy`` file, read without running any code from it.
 
@@ -407,7 +480,15 @@ def read_npy(path: str | os.PathLike, *, strings: bool = True) -> Any:
                 shape, _, dtype = np.lib.format.read_array_header_1_0(file)
             else:
                 shape, _, dtype = np.lib.format.read_array_header_2_0(file)
+            available = os.fstat(file.fileno()).st_size - file.tell()
+            count = math.prod(shape)
             if not dtype.hasobject:
+                if count * dtype.itemsize > available:
+                    raise FileFormatError(
+                        f"{path}: its header states shape {shape} of {dtype} "
+                        f"({count * dtype.itemsize} bytes) but the file holds {available}; it "
+                        "is truncated or damaged: download it again"
+                    )
                 file.seek(0)
                 return np.load(file, allow_pickle=False)
             if not strings:
@@ -415,7 +496,14 @@ def read_npy(path: str | os.PathLike, *, strings: bool = True) -> Any:
                     f"{path}: holds Python objects (dtype {dtype}), which this file never "
                     "should; re-save it as a plain numeric array"
                 )
-            array = _ArrayUnpickler(file, path).load()
+            if available > MAX_OBJECT_ARRAY_BYTES or count > available:
+                raise FileFormatError(
+                    f"{path}: an object array of shape {shape} in {available} bytes; a list of "
+                    f"names is at most {MAX_OBJECT_ARRAY_BYTES} bytes with a byte or more per "
+                    "name: the file is damaged or not the published one"
+                )
+            rebuilt = _ArrayUnpickler(file, path, count).load()
+            array = rebuilt.array if isinstance(rebuilt, _PickledArray) else rebuilt
     except FileFormatError:
         raise
     except Exception as error:  # truncated files and garbage fail in many ways
