@@ -193,7 +193,7 @@ def test_clean_never_removes_a_configured_dataset(roots, monkeypatch, capsys):
 
     kept = roots / "synthetic" / "mine"
     kept.mkdir(parents=True)
-    monkeypatch.setattr(cli, "_protected_paths", lambda: [kept.resolve()])
+    monkeypatch.setattr(cli, "_protected_paths", lambda *_: [kept.resolve()])
     assert main(["clean", "--caches"]) == 2
     assert "configures under `paths:`" in capsys.readouterr().err
     assert kept.exists()

@@ -6,18 +6,23 @@
 * ``validate FILE.json [--images DIR] [--syrip]``: the COCO (and SyRIP) checks of
   :mod:`infantpose.data.coco_checks`, one line per problem, exit status 1 on any;
 * ``clean --caches`` or ``clean PATH…``: remove made datasets and cached models, only under
-  the data root and never a dataset a profile points to.
+  the data root, only folders the package marked as made (:func:`infantpose.io.is_made`), never
+  through a symlink, and never a path that any profile under ``configs/`` or given with
+  ``--profile`` points to.
 
 The book and the 2D models have commands of their own: ``python -m infantpose.book`` (run,
 results, build, check) and ``python -m infantpose.pose2d`` (the adult model under torchrun).
-Errors are one line, ``error: … (fix: …)``, with exit status 2; never a traceback.
+Errors are one line, ``error: … (fix: …)``, with exit status 2; never a traceback, whatever
+the exception (:func:`one_line_errors`, which the other command lines use too).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import shutil
 import sys
 import warnings
@@ -28,7 +33,6 @@ from typing import Any
 from .config import (
     DATASET_PATHS,
     MODEL_PATHS,
-    PROFILE_NAMES,
     ConfigError,
     Profile,
     data_root,
@@ -36,6 +40,8 @@ from .config import (
     project_root,
     runs_root,
 )
+from .io import MADE_MARKER, is_made
+from .logs import OneLineArgumentParser, error_line
 
 __all__ = ["CliError", "cached_models", "made_datasets", "main", "status_report"]
 
@@ -309,15 +315,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- clean
 
 
-def _protected_paths() -> list[Path]:
-    """Every path a loadable profile configures (real datasets and model files)."""
+def _profiles_to_protect(extra: list[str]) -> list[str | Path]:
+    """Every profile whose paths ``clean`` must keep: each YAML file under ``configs/`` (the
+    built-in ones and any a user wrote there) and each one given with ``--profile``."""
+    found: list[str | Path] = []
+    try:
+        folder = project_root() / "configs"
+    except ConfigError:
+        folder = None
+    if folder is not None and folder.is_dir():
+        found += sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
+    return found + list(extra)
+
+
+def _protected_paths(extra: list[str] = ()) -> list[Path]:
+    """Every path a profile configures (real datasets and model files): a profile that cannot
+    be read is an error, since what it protects cannot be told."""
     protected = []
-    names: list[str] = list(PROFILE_NAMES)
-    for name in names:
+    for name in _profiles_to_protect(list(extra)):
         try:
             profile = load_profile(name)
-        except ConfigError:
-            continue
+        except ConfigError as error:
+            raise CliError(
+                f"cannot tell which datasets profile {name} points to ({error})",
+                "repair or move that profile; clean removes nothing while one cannot be read",
+            ) from None
         for value in profile.paths.values():
             if value:
                 path = Path(os.path.expanduser(value))
@@ -325,22 +347,53 @@ def _protected_paths() -> list[Path]:
     return protected
 
 
+#: A cached adult model made before folders were marked: ``adult_<depth>_<fingerprint>``.
+_LEGACY_MODEL = re.compile(r"adult_\d+_[0-9a-f]+")
+
+
+def made_by_package(path: Path) -> bool:
+    """Whether ``clean`` may remove the folder ``path``: the package marked it as made (or it
+    is a dataset or adult model cached before markers existed)."""
+    if is_made(path):
+        return True
+    return (
+        path.parent.name == "pose2d"
+        and path.parent.parent.name == "cache"
+        and not path.is_symlink()
+        and path.is_dir()
+        and _LEGACY_MODEL.fullmatch(path.name) is not None
+        and any((path / name).is_file() for name in ("last.pt", "best.pt"))
+    )
+
+
 def cleanable(path: Path, root: Path, protected: list[Path]) -> Path:
-    """``path`` resolved, if ``clean`` may remove it; else :class:`CliError` saying why."""
-    resolved = path.resolve()
-    if resolved == root or not resolved.is_relative_to(root):
+    """``path`` made absolute (its folder resolved, never the path itself: a link is not
+    followed), if ``clean`` may remove it; else :class:`CliError` saying why."""
+    absolute = Path(os.path.abspath(path))
+    target = absolute.parent.resolve() / absolute.name
+    if target == root or not target.is_relative_to(root) or absolute.name in ("", ".", ".."):
         raise CliError(
             f"{path} is not inside the data root {root}",
             "clean removes only made data under the data root (INFANTPOSE_DATA); delete other "
             "folders yourself",
         )
     for kept in protected:
-        if kept == resolved or kept.is_relative_to(resolved):
+        if kept == target or kept.is_relative_to(target) or target.is_relative_to(kept):
             raise CliError(
                 f"{path} holds {kept}, which a profile configures under `paths:`",
                 "clean never removes a configured dataset; move it or unset the key first",
             )
-    return resolved
+    if target.is_symlink():
+        raise CliError(
+            f"{path} is a symbolic link",
+            "clean never follows or removes links; remove the link yourself if you mean to",
+        )
+    if os.path.lexists(target) and not made_by_package(target):
+        raise CliError(
+            f"{path} was not made by infantpose (no {MADE_MARKER} marker in it)",
+            "clean removes only what the book made; delete your own folders yourself",
+        )
+    return target
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
@@ -351,14 +404,23 @@ def cmd_clean(args: argparse.Namespace) -> int:
         )
     if not args.caches and not args.paths:
         raise CliError("nothing to clean", "pass --caches, or the made folders to remove")
-    protected = _protected_paths()
+    protected = _protected_paths(args.profile)
     targets = [Path(p) for p in args.paths]
+    checked = [cleanable(t, root, protected) for t in targets]  # all checked before any removal
     if args.caches:
         for name in MADE_FOLDERS:
             folder = root / name
-            if folder.is_dir():
-                targets += sorted(folder.iterdir())
-    checked = [cleanable(t, root, protected) for t in targets]  # all checked before any removal
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            for entry in sorted(folder.iterdir()):
+                if entry.name.startswith("."):
+                    continue  # a writer's temporary: swept by its next write
+                try:
+                    checked.append(cleanable(entry, root, protected))
+                except CliError as error:
+                    if "profile configures" in str(error):
+                        raise
+                    print(f"keeping {entry}: {_one_line(error)}")
     freed = 0
     for path in checked:
         if not path.exists():
@@ -368,7 +430,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
         print(f"{'would remove' if args.dry_run else 'removing'} {path}  ({_human(size)})")
         if not args.dry_run:
             if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
+                shutil.rmtree(path)  # removes links inside, never what they point to
             else:
                 path.unlink()
     verb = "would free" if args.dry_run else "freed"
@@ -380,7 +442,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="infantpose",
         description="The Infant Pose Book's command line.",
         epilog="Also: `python -m infantpose.book {run,results,build,all,check}` runs and builds "
@@ -408,22 +470,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--caches", action="store_true", help=f"everything under {', '.join(MADE_FOLDERS)}"
     )
     clean.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+    clean.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="PROFILE",
+        help="also keep what this profile (a name or YAML path) points to; every profile under "
+        "configs/ is always kept",
+    )
     clean.set_defaults(func=cmd_clean)
     return parser
 
 
 def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return text if text else type(error).__name__
+    return error_line(error)
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a non-UTF-8 file name never stops a print
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CliError, ConfigError, OSError) as error:
-        print(f"error: {_one_line(error)}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # any bad input: one line, never a traceback
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        return 2

@@ -16,10 +16,16 @@ A profile is checked as it loads: unknown keys (also under ``paths:`` and each c
 are errors with the closest known name, budgets must be positive, ``device`` must be
 ``cpu``, ``cuda``, ``cuda:N`` or ``auto``. :meth:`Profile.check_data` (run before any
 chapter) refuses ``data: real`` without any dataset path.
+
+A profile is parsed with limits (:func:`read_yaml`): UTF-8 only, no duplicate key, at most
+:data:`YAML_MAX_ALIASES` aliases and :data:`YAML_MAX_DEPTH` levels of nesting, each refusal
+naming the file and the line. ``name`` and the chapter names become folders under the runs
+root, so they must be plain names (:data:`NAME_PATTERN`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -48,6 +54,14 @@ PATH_KEYS = (*DATASET_PATHS, *MODEL_PATHS)
 #: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when available).
 DEVICE_PATTERN = re.compile(r"cpu|cuda(:\d+)?|auto")
 
+#: A profile's ``name`` and chapter names: they name folders under the runs root.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+#: Limits on a YAML profile: a few aliases are handy, thousands are an expansion bomb.
+YAML_MAX_ALIASES = 32
+YAML_MAX_DEPTH = 32
+YAML_MAX_BYTES = 1_000_000
+
 
 class ConfigError(ValueError):
     """A profile or config file that cannot be used; the message says where and how to fix it."""
@@ -74,6 +88,75 @@ def check_keys(keys: Any, allowed: Any, where: str) -> None:
     raise ConfigError(
         f"{where}: unknown field(s) {', '.join(hints)}; the fields are {', '.join(sorted(names))}"
     )
+
+
+def _interval(spec: str) -> tuple[float, float, bool, bool]:
+    low, high = (float(v) for v in spec[1:-1].split(","))
+    return low, high, spec[0] == "[", spec[-1] == "]"
+
+
+def _scalar_problem(value: Any, kind: Any, spec: str | None) -> str | None:
+    """Why ``value`` is not a ``kind`` (int, float or bool) inside ``spec``; None if it is."""
+    import numbers
+
+    if kind is bool:
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return "an integer" if kind is int else "a number"
+    if kind is int and not isinstance(value, numbers.Integral):
+        return "an integer (a count has no fraction)"
+    if not math.isfinite(float(value)):
+        return "a finite number"
+    if spec:
+        low, high, low_in, high_in = _interval(spec)
+        inside = (value >= low if low_in else value > low) and (
+            value <= high if high_in else value < high
+        )
+        if not inside:
+            return f"in {spec}"
+    return None
+
+
+def check_values(config: Any, where: str, limits: dict[str, str] | None = None) -> None:
+    """Raise :class:`ConfigError` naming the first field of the dataclass instance ``config``
+    whose value is not of its declared type (``int``, ``float``, ``bool``, optional or in a
+    tuple) or not finite, or lies outside its interval in ``limits`` (``"(0, inf)"``,
+    ``"[0, 1)"``, applied to each number of a tuple): a bad value fails before any work, with
+    the field's name. The one rule every typed config of the package checks its numbers by."""
+    import types
+    import typing
+
+    limits = limits or {}
+    hints = typing.get_type_hints(type(config))
+    for f in fields(config):
+        value, kind = getattr(config, f.name), hints.get(f.name)
+        args = typing.get_args(kind)
+        optional = isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union
+        if optional and value is None:
+            continue
+        if optional:
+            kinds = [a for a in args if a is not type(None)]
+            kind = kinds[0] if len(kinds) == 1 else None
+            args = typing.get_args(kind)
+        spec = limits.get(f.name)
+        if kind in (int, float, bool):
+            problem = _scalar_problem(value, kind, spec)
+        elif typing.get_origin(kind) is tuple and args:
+            element = args[0]
+            if element not in (int, float) or not all(a in (element, Ellipsis) for a in args):
+                continue
+            if not isinstance(value, tuple | list) or (
+                Ellipsis not in args and len(value) != len(args)
+            ):
+                problem = f"a tuple of {len(args) if Ellipsis not in args else 'any number of'} "
+                problem += "integers" if element is int else "numbers"
+            else:
+                problem = next((p for v in value if (p := _scalar_problem(v, element, spec))), None)
+                problem = f"a tuple whose every value is {problem}" if problem else None
+        else:
+            continue
+        if problem:
+            raise ConfigError(f"{where}: field `{f.name}` is {value!r}; it must be {problem}")
 
 
 @dataclass(frozen=True)
@@ -208,6 +291,101 @@ def _device(value: Any, field_name: str, where: str) -> str:
     return value
 
 
+class _LimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses duplicate keys, many aliases and deep nesting."""
+
+    def __init__(self, stream: str, where: str) -> None:
+        super().__init__(stream)
+        self.where, self.aliases, self.depth = where, 0, 0
+
+    def _fail(self, mark: Any, what: str, fix: str) -> ConfigError:
+        line = f", line {mark.line + 1}" if mark is not None else ""
+        return ConfigError(f"{self.where}{line}: {what}; {fix}")
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > YAML_MAX_ALIASES:
+                raise self._fail(
+                    self.peek_event().start_mark,
+                    f"more than {YAML_MAX_ALIASES} aliases (*name)",
+                    "write the values out; a profile says a shared thing once under `parameters:`",
+                )
+        self.depth += 1
+        try:
+            if self.depth > YAML_MAX_DEPTH:
+                raise self._fail(
+                    self.peek_event().start_mark,
+                    f"nested more than {YAML_MAX_DEPTH} levels deep",
+                    "a profile needs a few levels; flatten it",
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            with contextlib.suppress(TypeError):  # an unhashable key: PyYAML reports it
+                if key in seen:
+                    raise self._fail(
+                        key_node.start_mark,
+                        f"key `{key}` appears twice in one mapping (first on line "
+                        f"{seen[key].line + 1})",
+                        "keep one of them: YAML would silently keep only the last",
+                    )
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: str | os.PathLike) -> Any:
+    """Parse the YAML file ``path`` with limits (see the module docstring); every refusal is a
+    :class:`ConfigError` naming the file (and the line, where there is one)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > YAML_MAX_BYTES:
+            raise ConfigError(
+                f"{path}: {size} bytes; a profile is a few kilobytes of settings (at most "
+                f"{YAML_MAX_BYTES}): check that this is the profile"
+            )
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror or error})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}, line {line}: not UTF-8 text (byte {error.start}); save the profile as "
+            "UTF-8 (in an editor: 'save with encoding', UTF-8)"
+        ) from None
+    loader = _LimitedLoader(text, str(path))
+    try:
+        return loader.get_single_data()
+    except ConfigError:
+        raise
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
+    except (ValueError, OverflowError, RecursionError) as err:  # e.g. a 5,000-digit integer
+        raise ConfigError(
+            f"{path}: a value cannot be read ({type(err).__name__}: "
+            f"{' '.join(str(err).split())[:200]}); write plain numbers, strings and lists"
+        ) from None
+    finally:
+        loader.dispose()
+
+
+def _plain_name(value: Any, field_name: str, where: str) -> str:
+    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value) or ".." in value:
+        raise ConfigError(
+            f"{where}: field `{field_name}` is {value!r}; it names a folder under the runs root, "
+            "so use letters, digits, '-', '_' and '.' only (no '/', no '..'), e.g. my-profile"
+        )
+    return value
+
+
 def load_profile(name_or_path: str | os.PathLike) -> Profile:
     """Read and validate a profile; errors name the file and the field."""
     path = profile_path(name_or_path)
@@ -216,10 +394,7 @@ def load_profile(name_or_path: str | os.PathLike) -> Profile:
             f"profile {str(name_or_path)!r}: no file {path}; choose one of "
             f"{', '.join(PROFILE_NAMES)} or pass the path of a YAML profile"
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of fields at the top level")
     where = str(path)
@@ -232,6 +407,7 @@ def load_profile(name_or_path: str | os.PathLike) -> Profile:
     chapters = {}
     for notebook, spec in chapters_raw.items():
         at = f"{where}: notebooks.{notebook}"
+        _plain_name(notebook, f"notebooks.{notebook}", where)
         if not isinstance(spec, dict):
             raise ConfigError(f"{at}: expected a mapping with `budget_s` and optional `parameters`")
         check_keys(spec, ("budget_s", "parameters"), at)
@@ -260,7 +436,9 @@ def load_profile(name_or_path: str | os.PathLike) -> Profile:
         if "device" in spec.parameters:
             _device(spec.parameters["device"], f"notebooks.{notebook}.parameters.device", where)
     return Profile(
-        name=_require(raw, "name", str, where, "the profile's short name"),
+        name=_plain_name(
+            _require(raw, "name", str, where, "the profile's short name"), "name", where
+        ),
         description=_require(raw, "description", str, where, "one line saying what it is for"),
         data=data,
         device=_device(_require(raw, "device", str, where, "cpu, cuda or auto"), "device", where),

@@ -10,10 +10,16 @@ nothing prints. :func:`install` (run on ``import infantpose``) gives that logger
 * a file handler when ``INFANTPOSE_LOG_FILE`` names a file: the book's driver sets it to
   ``<run folder>/infantpose.log``, beside the chapter's ``metrics.json``, so a failed run can
   be read after the fact. :func:`log_to_file` attaches one for a block of code.
+
+The command lines print an error as one line and exit with status 2, whatever the exception:
+:func:`error_line` makes that line (whitespace folded, any character the terminal cannot
+show escaped, never a traceback) and :class:`OneLineArgumentParser` makes argparse's own
+usage errors one line too.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
 import os
@@ -21,7 +27,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["LOG_FILE_ENV", "LOG_FILE_NAME", "install", "log_to_file"]
+__all__ = [
+    "LOG_FILE_ENV",
+    "LOG_FILE_NAME",
+    "OneLineArgumentParser",
+    "error_line",
+    "install",
+    "log_to_file",
+]
 
 LOG_FILE_ENV = "INFANTPOSE_LOG_FILE"
 #: The package log of a chapter run, in its run folder.
@@ -92,3 +105,38 @@ def log_to_file(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         _package.removeHandler(handler)
         handler.close()
+
+
+# --------------------------------------------------------------------------- command lines
+
+
+def printable(text: str) -> str:
+    """``text`` with what UTF-8 cannot encode (a file name's undecodable bytes, kept by Python
+    as lone surrogates) escaped, so printing it can never raise."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def error_line(error: BaseException, limit: int = 2000) -> str:
+    """One line for a command line's error: the message with its whitespace folded (the
+    exception's kind when the message is empty or says little), cut at ``limit`` characters."""
+    try:
+        text = " ".join(str(error).split())
+    except Exception:  # a message that cannot even be made
+        text = ""
+    known = isinstance(error, OSError | ValueError | LookupError) and text
+    text = text if known else f"{type(error).__name__}: {text}" if text else type(error).__name__
+    if isinstance(error, RecursionError | MemoryError):
+        text += " (the input is nested too deeply or is too large to read)"
+    text = printable(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse, whose usage errors are one line (``error: … (see --help)``), exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(
+            f"error: {printable(' '.join(message.split()))} (see {self.prog} --help)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)

@@ -20,7 +20,6 @@ import contextlib
 import copy
 import inspect
 import io
-import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .data.coco_checks import validate
+from .io import read_json
 from .keypoints import COCO17_OKS_SIGMAS, Layout, get_layout
 
 # ---------------------------------------------------------------------------
@@ -119,15 +120,20 @@ def _load_json(source: str | os.PathLike, what: str) -> Any:
     path = Path(source)
     if not path.is_file():
         raise FileNotFoundError(f"{what} file {path} does not exist")
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    return read_json(path, what)
 
 
 def _check_gt(gt: dict, origin: str) -> None:
+    """What COCOeval itself needs, in its words; :func:`~infantpose.data.coco_checks.validate`
+    then checks the rest (a record that these cannot read is left to it)."""
+    if not isinstance(gt, dict):
+        return
     for key in ("images", "annotations", "categories"):
         if key not in gt:
             raise ValueError(f"COCO ground truth {origin} has no {key!r} list")
     for ann in gt["annotations"]:
+        if not isinstance(ann, dict):
+            return
         absent = [k for k in _GT_ANNOTATION_FIELDS if k not in ann]
         if absent:
             raise ValueError(
@@ -136,7 +142,10 @@ def _check_gt(gt: dict, origin: str) -> None:
                 "'iscrowd' mark ignored people (see infantpose.io for writing COCO files)."
             )
         for key in ("keypoints", "area"):
-            values = np.asarray(ann[key], dtype=np.float64)
+            try:
+                values = np.asarray(ann[key], dtype=np.float64)
+            except (TypeError, ValueError, OverflowError):
+                continue  # not numbers at all: validate names the field
             if not np.isfinite(values).all():
                 raise ValueError(
                     f"COCO ground truth {origin}: annotation id={ann.get('id')} has a non-finite "
@@ -154,12 +163,19 @@ def _check_predictions(predictions: list, gt: dict, origin: str) -> list[dict]:
             "Check that the model produced keypoints for at least one image."
         )
     image_ids = {img["id"] for img in gt["images"]}
+    category_ids = {category["id"] for category in gt["categories"]}
     num_values = 3 * len(gt["categories"][0].get("keypoints", [None] * 17))
     checked = []
     for i, pred in enumerate(predictions):
         absent = [k for k in _PREDICTION_FIELDS if k not in pred]
         if absent:
             raise ValueError(f"prediction #{i} {origin} lacks {absent}; needs {_PREDICTION_FIELDS}")
+        if pred["category_id"] not in category_ids:
+            raise ValueError(
+                f"prediction #{i} {origin} has category_id={pred['category_id']!r}, which is "
+                f"not a category of the ground truth ({sorted(category_ids)}); pycocotools "
+                "would drop it and score AP 0: use the person category's id"
+            )
         if pred["image_id"] not in image_ids:
             raise ValueError(
                 f"prediction #{i} {origin} is for image_id={pred['image_id']!r}, which is not "
@@ -218,6 +234,12 @@ def keypoint_ap(
     else:
         pred_origin, pred_list = f"({predictions})", _load_json(predictions, "predictions")
     _check_gt(gt_dict, gt_origin)
+    # The same checks as read_coco, whether a file, a dict or a set's records come in: areas,
+    # ids, visibilities and categories that would score garbage as a number.
+    if isinstance(gt, dict):
+        validate(gt_dict, "ground truth (in-memory dict)")
+    else:
+        validate(gt_dict, str(gt), from_file=True)
     pred_list = _check_predictions(pred_list, gt_dict, pred_origin)
 
     printed = io.StringIO()

@@ -4,13 +4,13 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import signal
 import subprocess
 import sys
 
 from ..config import ConfigError, project_root
+from ..logs import OneLineArgumentParser, error_line
 from . import __doc__ as package_doc
 from .chapters import ChapterFailed
 from .html import build_html, check_in_browser
@@ -22,7 +22,7 @@ from .weight import book_weight
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="python -m infantpose.book", description=package_doc.splitlines()[0]
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAILED: {err}", file=sys.stderr)
         return 1
     except ConfigError as err:  # a bad profile: one line saying the file, the field and the fix
-        print(f"FAILED: {err}", file=sys.stderr)
+        print(f"FAILED: {error_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM/SIGHUP (StopRequested)
         signum = err.signum if isinstance(err, StopRequested) else signal.SIGINT
@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    except Exception as err:  # any other bad input: one line, never a traceback
+        print(f"FAILED: {error_line(err)}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -370,7 +370,7 @@ def read_coco(
             "annotations/person_keypoints_{train,validate}_infant.json under the dataset root)"
         )
     data = _load_json(path)
-    report = _check(data, source, image_root, check_images, tolerance_px)
+    report = _check(data, source, image_root, check_images, tolerance_px, from_file=True)
     report.raise_if_any()
     return CocoKeypoints.from_dict(data, source=source, image_root=image_root, check=False)
 
@@ -389,6 +389,14 @@ def _load_json(path: Path) -> Any:
         report.raise_if_any()
     try:
         return json.loads(text)
+    except RecursionError:
+        report.add(
+            "(document)",
+            "(JSON nesting)",
+            "nested thousands of levels deep, deeper than Python can read",
+            "a COCO file nests four levels; this one is damaged or not an annotation file",
+        )
+        report.raise_if_any()
     except json.JSONDecodeError as error:
         if not text.strip():
             message, fix = (
@@ -409,6 +417,14 @@ def _load_json(path: Path) -> Any:
                 "file cut short by an interrupted copy); `python -m json.tool FILE` points at it too"
             )
         report.add(f"line {error.lineno}, column {error.colno}", "(JSON syntax)", message, fix)
+        report.raise_if_any()
+    except ValueError as error:  # Python refuses integers of more than 4300 digits
+        report.add(
+            "(document)",
+            "(JSON number)",
+            f"a value cannot be read ({' '.join(str(error).split())[:120]})",
+            "write plain numbers: no pixel coordinate or id has thousands of digits",
+        )
         report.raise_if_any()
     raise AssertionError("unreachable")  # pragma: no cover
 

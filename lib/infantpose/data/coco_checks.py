@@ -14,6 +14,16 @@ Decisions, so that notebooks and tests can rely on them:
   differ by about a pixel); ``tolerance_px=`` changes it.
 * Every problem is collected before raising, so one :class:`CocoFormatError` lists
   them all (a few of each kind, with counts for the rest).
+* An ``area`` is at most the image's (with the same tolerance): OKS divides by it, so a
+  ground truth ten times too large scores predictions 40 px off as hits.
+* In a file (``from_file=True``: :func:`read_coco`, ``infantpose validate``, a ground-truth
+  path given to :func:`infantpose.metrics.keypoint_ap`) a ``file_name`` stays under the image
+  folder: no absolute path, no ``..`` (:func:`infantpose.io.path_problem`). In memory a
+  merged set's names are absolute by design.
+* With ``check_images=True`` each image's size is read from its file's header and must
+  equal the record's ``width`` and ``height``.
+* Ground truth is checked by these same rules wherever it enters: :func:`read_coco`,
+  :class:`~infantpose.data.coco.CocoKeypoints` and :func:`infantpose.metrics.keypoint_ap`.
 
 The format constants (:data:`NUM_KEYPOINTS`, the required fields) live here because
 this module defines what a valid file is; ``coco`` imports them from here, never the
@@ -33,6 +43,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ..images import ImageReadError, image_size
+from ..io import path_problem
 from ..keypoints import COCO17
 
 
@@ -165,6 +177,8 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_):
+        return abs(int(value)) < 2**1000  # a 300-digit integer is no pixel (and no float)
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
@@ -219,9 +233,10 @@ def find_problems(
     image_root: str | os.PathLike | None = None,
     check_images: bool = False,
     tolerance_px: float = OUTSIDE_IMAGE_TOLERANCE_PX,
+    from_file: bool = False,
 ) -> list[Problem]:
     """Every problem :func:`validate` would raise, as a list (a few of each kind)."""
-    report = _check(data, source, image_root, check_images, tolerance_px)
+    report = _check(data, source, image_root, check_images, tolerance_px, from_file)
     return report.problems
 
 
@@ -232,14 +247,17 @@ def validate(
     image_root: str | os.PathLike | None = None,
     check_images: bool = False,
     tolerance_px: float = OUTSIDE_IMAGE_TOLERANCE_PX,
+    from_file: bool = False,
 ) -> None:
     """Raise :class:`CocoFormatError` listing every problem of a COCO keypoint set.
 
     ``data`` is a loaded JSON dict or a :class:`CocoKeypoints`; ``source`` names it in
     messages (a set read from disk knows its file). With ``check_images=True`` every
-    ``file_name`` must exist under ``image_root``.
+    ``file_name`` must exist under ``image_root``, with the size its record says.
+    ``from_file=True`` (the records come from a file) also keeps every ``file_name`` under
+    the image folder.
     """
-    _check(data, source, image_root, check_images, tolerance_px).raise_if_any()
+    _check(data, source, image_root, check_images, tolerance_px, from_file).raise_if_any()
 
 
 def _check(
@@ -248,6 +266,7 @@ def _check(
     image_root: str | os.PathLike | None,
     check_images: bool,
     tolerance_px: float,
+    from_file: bool = False,
 ) -> _Report:
     if isinstance(data, CocoSet):
         source = source or data.source
@@ -260,7 +279,11 @@ def _check(
         )
     report = _Report(source or IN_MEMORY, MAX_PROBLEMS_PER_KIND, MAX_PROBLEMS_SHOWN)
     sections = _check_top_level(report, data)
-    images = _check_images(report, sections["images"]) if sections["images"] is not None else None
+    images = (
+        _check_images(report, sections["images"], from_file)
+        if sections["images"] is not None
+        else None
+    )
     category_ids = (
         _check_categories(report, sections["categories"])
         if sections["categories"] is not None
@@ -361,7 +384,9 @@ def _check_unique_ids(report: _Report, section: str, records: list) -> None:
             first_seen[record["id"]] = i
 
 
-def _check_images(report: _Report, images: list) -> dict[int, tuple[int, Mapping]]:
+def _check_images(
+    report: _Report, images: list, from_file: bool = False
+) -> dict[int, tuple[int, Mapping]]:
     """Check every image record; return the usable ones by id (first one wins)."""
     by_id: dict[int, tuple[int, Mapping]] = {}
     for i, image in enumerate(images):
@@ -378,6 +403,13 @@ def _check_images(report: _Report, images: list) -> dict[int, tuple[int, Mapping
                 "file_name",
                 f"is {_describe(name)}; expected a non-empty string",
                 f"make it {_FIELD_HELP['file_name']}",
+            )
+        elif "file_name" in image and from_file and path_problem(name):
+            report.add(
+                label,
+                "file_name",
+                f"is {_describe(name)}: {path_problem(name)}",
+                f"make it {_FIELD_HELP['file_name']}; a file outside the image folder is never read",
             )
         flag = image.get("is_synthetic")
         if "is_synthetic" in image and not isinstance(flag, bool):
@@ -518,7 +550,7 @@ def _check_annotation(
     if "bbox" in annotation:
         _check_bbox(report, label, annotation["bbox"], size, tolerance_px)
     if "area" in annotation:
-        _check_area(report, label, annotation, num_labelled)
+        _check_area(report, label, annotation, num_labelled, size, tolerance_px)
     crowd = annotation.get("iscrowd", 0)
     if not (_is_int(crowd) and crowd in (0, 1)):
         report.add(
@@ -659,7 +691,14 @@ def _check_bbox(
             )
 
 
-def _check_area(report: _Report, label: str, annotation: Mapping, num_labelled: int | None) -> None:
+def _check_area(
+    report: _Report,
+    label: str,
+    annotation: Mapping,
+    num_labelled: int | None,
+    size: tuple[int, int] | None,
+    tolerance_px: float,
+) -> None:
     area = annotation["area"]
     if not _is_number(area) or not math.isfinite(float(area)):
         report.add(
@@ -675,6 +714,16 @@ def _check_area(report: _Report, label: str, annotation: Mapping, num_labelled: 
             "area",
             f"is {area:g}{why}; COCO's OKS divides by the area, so it must be > 0",
             f"set {_FIELD_HELP['area']}",
+        )
+    elif size is not None and area > (size[0] + 2 * tolerance_px) * (size[1] + 2 * tolerance_px):
+        report.add(
+            label,
+            "area",
+            f"is {area:g} px², more than the whole {size[0]}×{size[1]} image "
+            f"({size[0] * size[1]} px²); OKS divides by it, so far-off predictions would score "
+            "as hits",
+            f"set {_FIELD_HELP['area']}; check that it is in pixels of this image, not of a "
+            "larger original",
         )
 
 
@@ -692,6 +741,8 @@ def _check_image_files(report: _Report, images: dict[int, tuple[int, Mapping]], 
         return
     named = [(i, im) for i, im in images.values() if isinstance(im.get("file_name"), str)]
     missing = [(i, im) for i, im in named if not (root / im["file_name"]).is_file()]
+    gone = {i for i, _ in missing}
+    _check_image_sizes(report, [(i, im) for i, im in named if i not in gone], root)
     fix = f"check image_root ({where}) and that the download or unzip finished; file_name is relative to it"
     for i, image in missing[:MAX_PROBLEMS_PER_KIND]:
         report.add(
@@ -707,4 +758,41 @@ def _check_image_files(report: _Report, images: dict[int, tuple[int, Mapping]], 
             f"{len(missing)} of {len(named)} image files are missing under {root} "
             f"(the first {MAX_PROBLEMS_PER_KIND} are listed above)",
             "restore the missing images, or drop their records with CocoKeypoints.subset(...)",
+        )
+
+
+def _check_image_sizes(report: _Report, named: list[tuple[int, Mapping]], root: Path) -> None:
+    """Each image file's size, read from its header (nothing decoded), against its record: a
+    320×240 file under a 640×480 record would train on keypoints outside its pixels."""
+    wrong = []
+    for i, image in named:
+        path = root / image["file_name"]
+        try:
+            found = image_size(path)
+        except ImageReadError as error:
+            report.add(
+                _label("images", i, image, _LABEL_KEYS["images"]),
+                "file_name",
+                " ".join(str(error).split()),
+                "copy or export the image again, or drop its record",
+            )
+            continue
+        if image.get("width") is not None and found != (image["width"], image["height"]):
+            wrong.append((i, image, found))
+    for i, image, (width, height) in wrong[:MAX_PROBLEMS_PER_KIND]:
+        report.add(
+            _label("images", i, image, _LABEL_KEYS["images"]),
+            "width",
+            f"the record says {image['width']}×{image['height']} but the file "
+            f"{root / image['file_name']} is {width}×{height}",
+            "set width and height to the file's size, or point file_name at the image the "
+            "keypoints were labelled on (a resized copy moves every keypoint)",
+        )
+    if len(wrong) > MAX_PROBLEMS_PER_KIND:
+        report.add(
+            "images",
+            "width",
+            f"{len(wrong)} image files differ in size from their records (the first "
+            f"{MAX_PROBLEMS_PER_KIND} are listed above)",
+            "set width and height from the files, or restore the original images",
         )

@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from ..images import image_size, read_image
+from ..io import FileFormatError, read_json
 from ..keypoints import COCO17
 from .coco import CocoFormatError, CocoKeypoints, annotation_record, image_record, read_coco
 from .coco import write_coco as _write_coco
@@ -660,10 +661,16 @@ def replay(session: LabelingSession, events: Iterable[Mapping[str, Any]]) -> Lab
 
 def load_events(path: str | os.PathLike) -> list[dict[str, Any]]:
     """The recorded events of a session file (or of a JSON file holding a list of events)."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data = read_json(path, "labelling-session file")  # errors name the file
     if isinstance(data, list):
         return data
-    return list(data[STATE_KEY]["events"])
+    events = data.get(STATE_KEY, {}).get("events") if isinstance(data, dict) else None
+    if not isinstance(events, list):
+        raise FileFormatError(
+            f"{path}: not a labelling-session file (no list at {STATE_KEY}.events); a recording "
+            "is the JSON file a LabelingSession saves, or a JSON list of events"
+        )
+    return list(events)
 
 
 def scripted_review(
@@ -703,10 +710,10 @@ def scripted_review(
 
 def _read_recording(path: Path) -> tuple[dict[int, str], list[dict]]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path, "labelling-session file")
         names = {int(image["id"]): image["file_name"] for image in data["images"]}
         events = list(data[STATE_KEY]["events"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise ValueError(
             f"{path}: not a labelling-session file ({error}); a recording is the JSON file a "
             "LabelingSession saves (images + colabel.events)"

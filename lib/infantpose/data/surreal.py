@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..config import Profile
+from ..io import FileFormatError, path_under, read_json
 from ..keypoints import convert
 from .coco import CocoKeypoints, annotation_record, image_record, make_coco
 from .syrip import DatasetError, configured_root
@@ -114,11 +115,9 @@ class SurrealSamples:
 
 def _read_run(path: Path) -> list[dict[str, Any]]:
     try:
-        samples = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise DatasetError(
-            f"SURREAL annotation file {path} is not valid JSON ({error}); download or unpack it again"
-        ) from None
+        samples = read_json(path, "SURREAL annotation file")
+    except FileFormatError as error:
+        raise DatasetError(f"{error}; download or unpack it again") from None
     if not isinstance(samples, list):
         raise DatasetError(f"SURREAL annotation file {path}: expected a JSON list of samples")
     for i, sample in enumerate(samples):
@@ -169,7 +168,10 @@ def load_surreal(
                 "for the original .mp4/.mat release use read_surreal_info"
             )
         for sample in _read_run(path):
-            samples.append({**sample, "image_path": root / split / f"run{run}" / sample["name"]})
+            crop = path_under(
+                root / split / f"run{run}", sample["name"], where=f"{path}", field="name"
+            )
+            samples.append({**sample, "image_path": crop})
     if tllib_split:
         random.Random(42).shuffle(samples)
         cut = min(int(len(samples) * 0.2), 3200)

@@ -12,11 +12,15 @@ Decisions:
   decoder's position, which some codecs report late or as 0.
 * :func:`extract_frames` with ``out_dir`` writes the JPEGs into a temporary folder that
   replaces ``out_dir`` only when the extraction is complete (:func:`infantpose.io.atomic_dir`),
-  so an interrupted extraction never leaves a half-filled folder.
+  so an interrupted extraction never leaves a half-filled folder. It replaces only a folder
+  that an earlier extraction made: any other folder is refused, or with ``overwrite=True``
+  moved aside, never deleted (hand labels and notes kept beside frames survive).
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import shutil
 import tempfile
@@ -28,7 +32,7 @@ import cv2
 import numpy as np
 
 from ..images import read_image
-from ..io import atomic_dir, clean_stale_temporaries, temp_prefix
+from ..io import atomic_dir, check_replaceable, clean_stale_temporaries, temp_prefix
 
 __all__ = [
     "THUMBNAIL_SIZE",
@@ -129,6 +133,7 @@ def extract_frames(
     max_frames: int | None = None,
     jpeg_quality: int = 95,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> list[Frame]:
     """Read frames from a video with OpenCV: all of them, every ``every_n``-th, or ``fps`` per second.
 
@@ -136,17 +141,19 @@ def extract_frames(
     above the video's keeps every frame); ``every_n`` keeps frames 0, n, 2n, …; give at most
     one. ``max_frames`` stops after that many kept frames. Without ``out_dir`` the frames
     hold RGB arrays; with it they are written as ``frame_{index:06d}.jpg`` into ``out_dir``
-    (replaced as a whole, only once the extraction is complete) and hold their paths.
+    (replaced as a whole, only once the extraction is complete) and hold their paths. An
+    existing ``out_dir`` that no extraction made is refused unless ``overwrite=True``, which
+    moves it aside (``NAME.replaced-<time>``) instead of deleting it.
     """
     video_path = Path(video_path)
     if fps is not None and every_n is not None:
         raise ValueError("extract_frames: give fps= or every_n=, not both")
-    if fps is not None and fps <= 0:
-        raise ValueError(f"extract_frames: fps must be > 0, got {fps}")
-    if every_n is not None and (int(every_n) != every_n or every_n < 1):
-        raise ValueError(f"extract_frames: every_n must be a positive integer, got {every_n}")
-    if max_frames is not None and max_frames < 1:
-        raise ValueError(f"extract_frames: max_frames must be >= 1, got {max_frames}")
+    _check_number("fps", fps, integer=False, low=0.0)
+    _check_number("every_n", every_n, integer=True, low=1)
+    _check_number("max_frames", max_frames, integer=True, low=1)
+    _check_number("jpeg_quality", jpeg_quality, integer=True, low=0, high=100)
+    if out_dir is not None:
+        check_replaceable(out_dir, overwrite=overwrite)  # before any decoding
     capture, video_fps, count = _open(video_path)
     if fps is not None and video_fps <= 0:
         capture.release()
@@ -196,8 +203,25 @@ def extract_frames(
 
     if out_dir is None:
         return read_all(None)
-    with atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir, overwrite=overwrite) as tmp:
         return read_all(tmp)
+
+
+def _check_number(
+    name: str, value, *, integer: bool, low: float, high: float | None = None
+) -> None:
+    """Refuse a setting that would loop forever (``fps=inf``) or mean nothing (NaN, 2.5 frames)."""
+    if value is None:
+        return
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value) and (value > low if name == "fps" else value >= low)
+    ok = ok and (high is None or value <= high)
+    if not ok:
+        what = "an integer" if integer else "a finite number"
+        bound = f"> {low:g}" if name == "fps" else f">= {low:g}"
+        bound += f" and <= {high:g}" if high is not None else ""
+        raise ValueError(f"extract_frames: {name} must be {what} {bound}, got {value!r}")
 
 
 # --------------------------------------------------------------------------- writing

@@ -25,7 +25,7 @@ are the diagnostics: bone lengths, proportions, distance to the real infants.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -71,8 +71,16 @@ class GuidedAugmentConfig(CheckedConfig):
     max_share: float = 1.0  # at most this share of the prior's training set is augmented
     train_steps: int | None = None  # steps of the conditional model (None: the infant prior's)
 
+    _limits: ClassVar[dict[str, str]] = {
+        "strength": "(0, 1]", "guidance": "[0, inf)", "steps": "[1, inf)",
+        "scale_jitter": "[0, 1)", "filter_quantile": "(0, 1]", "max_share": "[0, 1]",
+        "train_steps": "[1, inf)",
+    }  # fmt: skip
+
     def __post_init__(self) -> None:
         from ..config import ConfigError
+
+        super().__post_init__()
 
         if self.rescale not in ("uniform", "per_bone"):
             raise ConfigError(

@@ -21,7 +21,7 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -56,6 +56,12 @@ class LifterConfig(CheckedConfig):
     joint_dropout: float = 0.05
     view_share: float = 1.0  # fit_lifter: share of each batch seen from a new random view
     rotate_share: float = 0.5  # of those: share also mirrored/rotated at random (the prior's)
+
+    _limits: ClassVar[dict[str, str]] = {
+        "width": "[1, inf)", "blocks": "[1, inf)", "dropout": "[0, 1)", "steps": "[0, inf)",
+        "batch_size": "[1, inf)", "lr": "(0, inf)", "joint_dropout": "[0, 1)",
+        "view_share": "[0, 1]", "rotate_share": "[0, 1]",
+    }  # fmt: skip
 
 
 def normalize_2d(keypoints_2d: Any, intrinsics: Any, layout: str) -> np.ndarray:

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..body.model import BodyModel
 from ..camera import project_with_intrinsics, sample_camera
-from ..io import atomic_path
+from ..io import atomic_path, read_npz
 from ..keypoints import H36M17, SMPL24, Layout, convert, get_layout
 
 __all__ = [
@@ -148,19 +148,19 @@ def load_pose_set(path: str | os.PathLike) -> PoseSet3D:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"pose set {path} does not exist; make it with sample_pose_set")
-    with np.load(path) as data:
-        missing = {"poses_3d", "keypoints_2d", "intrinsics", "layout", "root"} - set(data.files)
-        if missing:
-            raise ValueError(f"{path} is not a PoseSet3D file: it lacks {sorted(missing)}")
-        return PoseSet3D(
-            data["poses_3d"],
-            data["keypoints_2d"],
-            data["intrinsics"],
-            str(data["layout"]),
-            data["root"],
-            data["population"] if "population" in data.files else np.zeros(0, "<U8"),
-            tuple(int(v) for v in data["image_size"]) if "image_size" in data.files else (384, 288),
-        )
+    data = read_npz(path)  # never pickle; a truncated file is an error naming it
+    missing = {"poses_3d", "keypoints_2d", "intrinsics", "layout", "root"} - set(data)
+    if missing:
+        raise ValueError(f"{path} is not a PoseSet3D file: it lacks {sorted(missing)}")
+    return PoseSet3D(
+        data["poses_3d"],
+        data["keypoints_2d"],
+        data["intrinsics"],
+        str(data["layout"]),
+        data["root"],
+        data["population"] if "population" in data else np.zeros(0, "<U8"),
+        tuple(int(v) for v in data["image_size"]) if "image_size" in data else (384, 288),
+    )
 
 
 def _cameras(

@@ -4,7 +4,10 @@ Every config dataclass of :mod:`infantpose.lift3d` mixes in :class:`CheckedConfi
 constructors from names (:meth:`~CheckedConfig.from_dict`, :meth:`~CheckedConfig.replace`,
 and the presets such as ``LiftConfig.fast(**overrides)``) check the names through
 :func:`infantpose.config.check_keys`, which raises :class:`~infantpose.config.ConfigError`
-with the closest field ("did you mean").
+with the closest field ("did you mean"). Its values are checked as it is made
+(:func:`infantpose.config.check_values`): each number of its declared type, finite, and inside
+the interval its class gives in ``_limits``, so ``hypotheses=0`` or ``ipo_lr=nan`` fails at once
+with the field's name. A subclass with a ``__post_init__`` of its own calls ``super()``'s first.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar
 
-from ..config import check_keys
+from ..config import check_keys, check_values
 
 __all__ = ["CheckedConfig"]
 
@@ -25,6 +28,11 @@ class CheckedConfig:
 
     #: Fields whose values are configs themselves (name -> class), built from nested mappings.
     _nested: ClassVar[dict[str, type]] = {}
+    #: The interval of each numeric field that has one, e.g. ``{"steps": "[1, inf)"}``.
+    _limits: ClassVar[dict[str, str]] = {}
+
+    def __post_init__(self) -> None:
+        check_values(self, type(self).__name__, self._limits)
 
     @classmethod
     def from_dict(cls: type[C], values: Mapping[str, Any], where: str | None = None) -> C:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -82,8 +82,17 @@ class LiftConfig(CheckedConfig):
     # so the 2D projection is unchanged) to the mean bone length of the prior's training poses.
     size_to_prior: bool = False
 
+    _limits: ClassVar[dict[str, str]] = {
+        "ipo_steps": "[0, inf)", "ipo_lr": "[0, inf)", "ipo_depth": "(0, inf)",
+        "ipo_scale_range": "(0, inf)", "ipo_joints": "[0, inf)", "oil_steps": "[0, inf)",
+        "t_start": "(0, 1]", "t_end": "(0, 1]", "ode_time": "(0, inf)", "ray_step": "[0, inf)",
+        "translation_from": "[0, 1]", "hypotheses": "[1, inf)",
+    }  # fmt: skip
+
     def __post_init__(self) -> None:
         from ..config import ConfigError
+
+        super().__post_init__()
 
         for name, allowed in (("step_rule", ("euler", "exponential")), ("init", INITS)):
             if getattr(self, name) not in allowed:

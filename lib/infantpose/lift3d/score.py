@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -37,6 +38,11 @@ class ScoreConfig(CheckedConfig):
     dropout: float = 0.25
     groups: int = 32
     num_classes: int = 0
+
+    _limits: ClassVar[dict[str, str]] = {
+        "width": "[1, inf)", "blocks": "[1, inf)", "embed_dim": "[2, inf)",
+        "dropout": "[0, 1)", "groups": "[1, inf)", "num_classes": "[0, inf)",
+    }  # fmt: skip
 
     @property
     def num_joints(self) -> int:

@@ -20,7 +20,7 @@ import time
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -77,6 +77,13 @@ class PriorTrainConfig(CheckedConfig):
     label_dropout: float = 0.1  # conditional models only: share of labels replaced by "none"
     beta_min: float = 0.1
     beta_max: float = 20.0
+
+    _limits: ClassVar[dict[str, str]] = {
+        "steps": "[0, inf)", "batch_size": "[1, inf)", "lr": "(0, inf)", "warmup": "[0, inf)",
+        "grad_clip": "(0, inf)", "ema_rate": "[0, 1]", "t_eps": "(0, 1)", "t_max": "(0, 1]",
+        "low_noise_share": "[0, 1]", "low_noise_max": "(0, 1]", "label_dropout": "[0, 1)",
+        "beta_min": "(0, inf)", "beta_max": "(0, inf)",
+    }  # fmt: skip
 
     @classmethod
     def paper(cls, **overrides: Any) -> PriorTrainConfig:

@@ -13,9 +13,9 @@ Every config rejects unknown keys (``replace(epocs=3)`` is an error naming ``epo
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
-from ..config import check_keys
+from ..config import check_keys, check_values
 from .heatmaps import HeatmapCodec
 from .model import PoseResNetConfig
 from .transforms import AugmentConfig
@@ -65,7 +65,16 @@ class TrainConfig:
     cache_images: bool = True
     log: bool = True
 
+    _limits: ClassVar[dict[str, str]] = {
+        "epochs": "[0, inf)", "batch_size": "[1, inf)", "lr": "(0, inf)",
+        "classifier_lr": "(0, inf)", "weight_decay": "[0, inf)", "grl_lambda": "[0, inf)",
+        "pre_epochs": "[0, inf)", "pre_batch_size": "[1, inf)", "classifier_hidden": "[1, inf)",
+        "heatmap_sigma": "(0, inf)", "warmup_fraction": "[0, 1)",
+        "max_steps_per_epoch": "[1, inf)", "seed": "[0, inf)", "num_workers": "[0, inf)",
+    }  # fmt: skip
+
     def __post_init__(self) -> None:
+        check_values(self, "TrainConfig", self._limits)  # before anything uses a value
         if isinstance(self.model, dict):
             self.model = PoseResNetConfig.from_dict(self.model)
         if isinstance(self.augment, dict):

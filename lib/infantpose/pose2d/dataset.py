@@ -171,7 +171,16 @@ class PoseDataset(Dataset):
         key = id(image)
         if key in self._cache:
             return self._cache[key]
-        pixels = read_image(self.coco.image_path(image), mode="BGR")  # never grey rows
+        path = self.coco.image_path(image)
+        pixels = read_image(path, mode="BGR")  # never grey rows
+        if pixels.shape[:2] != (image["height"], image["width"]):
+            raise ValueError(
+                f"{path} is {pixels.shape[1]}×{pixels.shape[0]} but its record in "
+                f"{self.coco.source or 'the set'} (image id {image['id']}) says "
+                f"{image['width']}×{image['height']}: its keypoints would not match its pixels; "
+                "set width and height from the file, or restore the image they were labelled on "
+                "(`infantpose validate FILE --images DIR` lists every such image)"
+            )
         if self.cache_images:
             self._cache[key] = pixels
         return pixels

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..compat import import_torchvision
-from ..config import check_keys
+from ..config import check_keys, check_values
 
 __all__ = ["PoseResNet", "PoseResNetConfig", "build_pose_resnet"]
 
@@ -41,6 +41,11 @@ class PoseResNetConfig:
     channel_order: str = "RGB"
 
     def __post_init__(self) -> None:
+        check_values(
+            self,
+            "PoseResNetConfig",
+            {"num_joints": "[1, inf)", "deconv_channels": "[1, inf)", "input_size": "(0, inf)"},
+        )
         if self.depth not in FEATURE_CHANNELS:
             raise ValueError(f"depth={self.depth}: choose one of {sorted(FEATURE_CHANNELS)}")
         if self.channel_order not in ("RGB", "BGR"):

@@ -31,7 +31,14 @@ from typing import Any
 import numpy as np
 
 from ..data.coco import CocoKeypoints
-from ..io import json_digest, write_json_atomic, write_text_atomic
+from ..io import (
+    FileFormatError,
+    json_digest,
+    path_problem,
+    read_json,
+    write_json_atomic,
+    write_text_atomic,
+)
 from .evaluate import Predictions
 
 __all__ = [
@@ -153,10 +160,10 @@ def read_predictions(path: str | os.PathLike) -> SavedPredictions:
     path = Path(path)
     rerun = "run the chapter that wrote it again (its last cell writes the predictions)"
     try:
-        provenance = json.loads(path.read_text())
+        provenance = read_json(path, "predictions provenance")
     except FileNotFoundError:
         raise _fail(path, "not found", rerun) from None
-    except (OSError, json.JSONDecodeError) as error:
+    except FileFormatError as error:
         raise _fail(path, f"unreadable ({error})", rerun) from None
     if not isinstance(provenance, dict) or provenance.get("format") != FORMAT:
         found = provenance.get("format") if isinstance(provenance, dict) else None
@@ -166,10 +173,19 @@ def read_predictions(path: str | os.PathLike) -> SavedPredictions:
     ]
     if missing:
         raise _fail(path, f"missing field(s) {missing}", rerun)
-    results_path = path.parent / str(provenance["results_file"])
+    problem = path_problem(provenance["results_file"]) or (
+        "a path in another folder" if "/" in str(provenance["results_file"]) else None
+    )
+    if problem:
+        raise _fail(
+            path,
+            f"field 'results_file' is {provenance['results_file']!r}: {problem}",
+            "it names a file beside the provenance record; " + rerun,
+        )
+    results_path = path.parent / provenance["results_file"]
     try:
-        text = results_path.read_text()
-    except OSError:
+        text = results_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         raise _fail(results_path, "not found (named by its provenance record)", rerun) from None
     if hashlib.sha256(text.encode()).hexdigest() != provenance["results_sha256"]:
         raise _fail(
@@ -177,7 +193,12 @@ def read_predictions(path: str | os.PathLike) -> SavedPredictions:
             "does not match 'results_sha256' in its provenance record (replaced or damaged)",
             rerun,
         )
-    results = json.loads(text)
+    try:
+        results = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise _fail(results_path, f"unreadable ({type(error).__name__})", rerun) from None
+    if not isinstance(results, list):
+        raise _fail(results_path, "is not a list of results", rerun)
     for i, r in enumerate(results):
         kp = r.get("keypoints") if isinstance(r, dict) else None
         if not isinstance(kp, list) or len(kp) != 51 or "image_id" not in r:

@@ -56,6 +56,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from ..data.coco import CocoKeypoints
 from ..env import resolve_device, seed_everything
+from ..io import mark_made
 from ..progress import progress_bar
 from .checkpoints import load_checkpoint, save_checkpoint
 from .config import PAPER_FROZEN, SELECTION, TrainConfig, cpu_config
@@ -523,6 +524,9 @@ def fit(
     best: dict[str, Any] = {"epoch": -1, "ap": -math.inf, "oks": -math.inf, "model": None}
     start_epoch = 0
     last = Path(checkpoint_dir) / "last.pt" if checkpoint_dir is not None else None
+    if last is not None and context.is_main and not last.parent.exists():
+        last.parent.mkdir(parents=True)  # ours: `infantpose clean` may remove it
+        mark_made(last.parent, "Pose-ResNet checkpoints")
     if last is not None and resume and last.exists():
         history, best, start_epoch = _resume(last, run, config, device)
 

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..config import check_keys
+from ..config import check_keys, check_values
 
 try:  # OpenCV is ~10× faster; the numpy path keeps the package usable without it
     import cv2
@@ -234,6 +234,14 @@ class AugmentConfig:
     rotation_factor: float = 40.0
     rotation_prob: float = 0.6
     flip_prob: float = 0.5
+
+    def __post_init__(self) -> None:
+        check_values(
+            self,
+            "AugmentConfig",
+            {"scale_factor": "[0, 1)", "rotation_factor": "[0, 180]", "rotation_prob": "[0, 1]",
+             "flip_prob": "[0, 1]"},
+        )  # fmt: skip
 
     def to_dict(self) -> dict:
         return asdict(self)

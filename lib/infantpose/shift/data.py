@@ -22,6 +22,7 @@ import torch
 
 from ..data.coco import CocoKeypoints
 from ..images import ImageReadError, read_image
+from ..io import path_under
 from ..pose2d.dataset import PoseDataset, preload
 from ..pose2d.model import PoseResNetConfig
 from ..pose2d.transforms import affine_points, crop_image, get_affine_transform
@@ -74,7 +75,12 @@ def _mask_path(coco: CocoKeypoints, image: dict) -> Path:
             "'mean-teacher' or 'prior' modes, which need no masks"
         )
     # mask_file is relative to the set's root: <root>/images/<split>/<file> → <root>
-    return coco.image_path(image).parents[2] / image["mask_file"]
+    return path_under(
+        coco.image_path(image).parents[2],
+        image["mask_file"],
+        where=f"{coco.source}: image {image.get('file_name')!r}",
+        field="mask_file",
+    )
 
 
 def source_crops(
