@@ -21,7 +21,7 @@ test: setup browser  ## what CI runs (.ci/run)
 	$(VENV)/bin/ruff format --check lib tests benchmarks && $(PY) -m infantpose.book ruff format --check
 	$(VENV)/bin/pytest -q -m "not browser"
 	$(MAKE) --no-print-directory browser-test
-	$(PY) -m infantpose.book all --profile smoke --fail-over-budget
+	$(PY) -m infantpose.book all --profile smoke
 	$(PY) -m infantpose.book check
 
 browser-test: setup browser  ## the co-labelling widget in JupyterLab, driven by headless Chromium

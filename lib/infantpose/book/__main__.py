@@ -46,11 +46,6 @@ def main(argv: list[str] | None = None) -> int:
             )
         if name in ("run", "all"):
             cmd.add_argument("--only", nargs="+", metavar="CHAPTER", help="run only these chapters")
-            cmd.add_argument(
-                "--fail-over-budget",
-                action="store_true",
-                help="a chapter over budget fails the run",
-            )
     ruff = sub.add_parser(
         "ruff",
         help="ruff check / ruff format on the chapters' code cells, with the package's settings",
@@ -73,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         return result.returncode
     try:
         if args.command in ("run", "all"):
-            run_book(args.profile, args.only, fail_over_budget=args.fail_over_budget)
+            run_book(args.profile, args.only)
         if args.command in ("results", "all"):
             print(f"wrote {write_results(args.profile)}")
         if args.command in ("build", "all"):

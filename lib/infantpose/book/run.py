@@ -425,9 +425,7 @@ def _write_timings(profile: Profile, chapters: dict[str, dict]) -> dict:
     return payload
 
 
-def run_book(
-    profile_name: str, only: list[str] | None = None, *, fail_over_budget: bool = False
-) -> dict:
+def run_book(profile_name: str, only: list[str] | None = None) -> dict:
     """Run the chapters (all, or ``only``) in order; return the timings written."""
     root = project_root()
     profile = load_profile(profile_name)
@@ -441,7 +439,7 @@ def run_book(
         profile.chapter(notebook)
     profile.check_data()
     with stop_on_signals():
-        return _run_chapters(profile, chapters, root, only, fail_over_budget)
+        return _run_chapters(profile, chapters, root, only)
 
 
 def _run_chapters(
@@ -449,7 +447,6 @@ def _run_chapters(
     chapters: list[str],
     root: Path,
     only: list[str] | None,
-    fail_over_budget: bool,
 ) -> dict:
     ensure_kernel()
     log_dir = runs_root() / profile.name / "logs"
@@ -480,11 +477,9 @@ def _run_chapters(
     log.info(
         f"[{profile.name}] book: {payload['total_s']:.0f} s of {profile.book_budget_s:.0f} s budget"
     )
-    if over or payload["over_budget"]:
-        message = (
-            f"over budget: {', '.join(over) or 'the whole book'} (see {timings_path(profile.name)})"
+    if over or payload["over_budget"]:  # a figure to read, never a failure: CI is not a timer
+        log.warning(
+            f"WARNING: over budget: {', '.join(over) or 'the whole book'} (recorded in "
+            f"{timings_path(profile.name)}; the hard limits are the profile's timeouts)"
         )
-        if fail_over_budget:
-            raise ChapterFailed(message)
-        log.warning(f"WARNING: {message}")
     return payload

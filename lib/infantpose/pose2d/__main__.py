@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..config import ConfigError
 from ..io import atomic_path
+from ..logs import OneLineArgumentParser, error_line
 
 RECIPES = ("cpu", "paper")
 
@@ -135,7 +136,7 @@ def _release(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="python -m infantpose.pose2d", description=__doc__.split("\n")[0]
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -165,8 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         {"fit": _fit, "adult": _adult, "release": _release}[args.command](args)
-    except (ConfigError, FileNotFoundError, ValueError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        raise
+    except Exception as error:  # any failure is one line and exit 2, no traceback
+        print(f"error: {error_line(error)}", file=sys.stderr)
         return 2
     return 0
 
