@@ -181,6 +181,52 @@ def test_a_prior_of_another_joint_layout_is_refused(tmp_path):
         load_prior(tmp_path / "uda.pt")
 
 
+def _sklearn_distances(queries, clean, candidates, k_distance):
+    """The scikit-learn + NumPy code :func:`nearest_distances` replaced, kept as its reference."""
+    from sklearn.neighbors import NearestNeighbors
+
+    k = min(candidates, len(clean))
+    index = NearestNeighbors(n_neighbors=k).fit(clean.reshape(len(clean), -1))
+    _, nearest = index.kneighbors(queries.reshape(len(queries), -1))
+    exact = np.linalg.norm(queries[:, None] - clean[nearest], axis=-1).mean(-1)
+    exact.sort(axis=1)
+    return exact[:, :k_distance].mean(1)
+
+
+@pytest.mark.parametrize(
+    "device",
+    [
+        "cpu",
+        pytest.param(
+            "cuda",
+            marks=[
+                pytest.mark.gpu,
+                pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"),
+            ],
+        ),
+    ],
+)
+@pytest.mark.parametrize(("clean_poses", "candidates"), [(60, 50), (5, 50)])
+def test_nearest_distances_equal_scikit_learns_bit_for_bit(device, clean_poses, candidates):
+    """The chunked torch.cdist search gives the labels of the scikit-learn code it replaced,
+    bit for bit, in chunks of a few queries (memory_mb) and with fewer clean poses than
+    candidates; so a prior trained on the CPU is the one the book trained before."""
+    from infantpose.shift.prior import nearest_distances
+
+    rng = np.random.default_rng(3)
+    clean = bone_vectors(torch.from_numpy(_poses(clean_poses, seed=1)[..., :2])).float().numpy()
+    angles = rng.vonmises(0.0, 2.0, size=(3 * clean_poses, 13))
+    base = clean[rng.integers(0, len(clean), len(angles))]
+    c, s = np.cos(angles), np.sin(angles)
+    queries = np.stack([c * base[..., 0] - s * base[..., 1], s * base[..., 0] + c * base[..., 1]],
+                       -1).astype(np.float32)  # fmt: skip
+    expected = _sklearn_distances(queries, clean, candidates, 5)
+    found = nearest_distances(queries, clean, candidates=candidates, k_distance=5, device=device,
+                              memory_mb=0.05)  # fmt: skip
+    assert found.dtype == np.float32 and found.shape == (len(queries),)
+    np.testing.assert_array_equal(found, expected)
+
+
 def test_prior_data_needs_complete_poses():
     poses = _poses(4)
     poses[:, 9, 2] = 0  # no left wrist anywhere

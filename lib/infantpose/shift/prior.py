@@ -5,9 +5,11 @@ vectors along SHIFT's kinematic tree; a per-bone encoder runs down the tree (eac
 vector and its parent's feature); a weight-normalised MLP maps the 78-d code to a distance,
 non-negative at the output (softplus where the released code has a ReLU). Training data: clean poses (distance 0) and von Mises-perturbed
 copies (κ ∈ {1, 2, 4, 8, 16}) labelled with their distance to the clean set: the mean of the 5
-smallest mean-over-bones distances among 500 nearest candidates (scikit-learn neighbours, on
-CPU; the released code needs FAISS on a GPU). Three stages: far poses only, then near and
-far, then clean, near and far.
+smallest mean-over-bones distances among 500 nearest candidates (:func:`nearest_distances`:
+an exact brute-force search with ``torch.cdist`` in chunks of queries, on the profile's device;
+the released code needs FAISS on a GPU). Three stages: far poses only, then near and far, then
+clean, near and far. The network trains on one device (``device``): its data sets are moved
+there once.
 
 The prior uses **infant pose labels**: SHIFT is free of target *image* labels, not of infant
 pose labels. Which poses trained a prior is saved in its checkpoint.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from ..config import check_keys
+from ..env import resolve_device
 from ..keypoints import COCO17
 from ..pose2d.checkpoints import load_checkpoint, save_checkpoint
 
@@ -42,6 +46,8 @@ __all__ = [
     "bone_vectors",
     "load_prior",
     "make_prior_data",
+    "nearest_distances",
+    "prior_step",
     "save_prior",
     "train_prior",
 ]
@@ -205,22 +211,76 @@ def _augment_clean(bones: np.ndarray, rotations: int, rng: np.random.Generator) 
     return np.concatenate(out).astype(np.float32)
 
 
-def _distances(queries: np.ndarray, clean: np.ndarray, config: PriorConfig) -> np.ndarray:
-    from sklearn.neighbors import NearestNeighbors
+def _ordered_mean(values: torch.Tensor) -> torch.Tensor:
+    """The mean over the last axis (at most 128 long) summed in the order NumPy sums float32
+    (eight pairwise accumulators, then the rest in turn), so that the labels are bit for bit
+    those of the NumPy code this replaced, on every device (the book's numbers stay put)."""
+    n = values.shape[-1]
+    if n < 8:
+        total = values[..., 0]
+        for i in range(1, n):
+            total = total + values[..., i]
+    else:
+        r = [values[..., i] for i in range(8)]
+        for start in range(8, n - n % 8, 8):
+            r = [r[i] + values[..., start + i] for i in range(8)]
+        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for i in range(n - n % 8, n):
+            total = total + values[..., i]
+    return total / n
 
-    k = min(config.candidates, len(clean))
-    index = NearestNeighbors(n_neighbors=k).fit(clean.reshape(len(clean), -1))
-    _, candidates = index.kneighbors(queries.reshape(len(queries), -1))
-    exact = np.linalg.norm(queries[:, None] - clean[candidates], axis=-1).mean(-1)  # (Q, k)
-    exact.sort(axis=1)
-    return exact[:, : config.k_distance].mean(1)
+
+def nearest_distances(
+    queries: np.ndarray,
+    clean: np.ndarray,
+    *,
+    candidates: int,
+    k_distance: int,
+    device: str | torch.device = "cpu",
+    memory_mb: float = 256.0,
+) -> np.ndarray:
+    """Each query's distance to the clean set, exactly as the released ``prepare_data.py``
+    defines it: among the ``candidates`` clean poses nearest in the flattened bone vectors
+    (Euclidean), the mean of the ``k_distance`` smallest mean-over-bones distances.
+    ``queries`` ``(Q, 13, 2)``, ``clean`` ``(N, 13, 2)`` float32 → ``(Q,)`` float32.
+
+    Exact brute force on ``device``: ``torch.cdist`` in float64 over chunks of queries sized
+    so that a chunk's distance matrix and candidates take about ``memory_mb``; memory grows
+    with the clean set, not with the queries (scikit-learn's search and the candidate array
+    took 7.7 GB at 45k queries). The per-bone lengths and means follow NumPy's rounding, so the
+    result equals the scikit-learn + NumPy computation it replaced bit for bit."""
+    device = resolve_device(device)
+    q_all = torch.as_tensor(np.ascontiguousarray(queries, dtype=np.float32))
+    pool = torch.as_tensor(np.ascontiguousarray(clean, dtype=np.float32)).to(device)
+    k = min(candidates, len(pool))
+    flat_pool = pool.reshape(len(pool), -1).double()
+    per_query = 8 * len(pool) + 4 * k * pool[0].numel() * 3  # distances + gathered candidates
+    chunk = max(1, int(memory_mb * 2**20 // per_query))
+    out = []
+    for start in range(0, len(q_all), chunk):
+        q = q_all[start : start + chunk].to(device)
+        flat = torch.cdist(q.reshape(len(q), -1).double(), flat_pool)  # (chunk, N)
+        nearest = flat.topk(k, dim=1, largest=False).indices  # (chunk, k)
+        diff = q[:, None] - pool[nearest]  # (chunk, k, 13, 2)
+        squares = diff * diff
+        # sqrt in float64, then rounded: float32's correctly rounded root, as NumPy's
+        bone = (squares[..., 0] + squares[..., 1]).double().sqrt().float()
+        exact = _ordered_mean(bone)  # (chunk, k): mean over the 13 bones
+        smallest = exact.topk(min(k_distance, k), dim=1, largest=False).values
+        out.append(_ordered_mean(smallest).cpu())
+    return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
 
 def make_prior_data(
-    keypoints: np.ndarray, config: PriorConfig, *, source: str = "(keypoints)"
+    keypoints: np.ndarray,
+    config: PriorConfig,
+    *,
+    source: str = "(keypoints)",
+    device: str | torch.device = "cpu",
 ) -> PriorData:
     """Clean and perturbed poses from ``(N, 17, 3)`` COCO-17 keypoints (``x, y, v``); poses
-    missing a joint of :data:`PRIOR_JOINTS` are left out."""
+    missing a joint of :data:`PRIOR_JOINTS` are left out. The perturbed poses' distances are
+    searched on ``device`` (:func:`nearest_distances`)."""
     keypoints = np.asarray(keypoints, dtype=np.float64)
     if keypoints.ndim != 3 or keypoints.shape[1:] != (17, 3):
         raise ValueError(
@@ -243,46 +303,66 @@ def make_prior_data(
         x, y = clean[..., 0], clean[..., 1]
         noisy.append(np.stack([c * x - s * y, s * x + c * y], -1))
     noisy = np.concatenate(noisy).astype(np.float32)
-    distance = _distances(noisy, clean, config)
+    distance = nearest_distances(noisy, clean, candidates=config.candidates,
+                                 k_distance=config.k_distance, device=device)  # fmt: skip
     far, near = distance >= config.far, (distance > config.near) & (distance < config.far)
     return PriorData(clean, noisy[near], distance[near].astype(np.float32), noisy[far],
                      distance[far].astype(np.float32), source)  # fmt: skip
 
 
+def prior_step(
+    model: PoseNDF, optimiser: torch.optim.Optimizer, bones: torch.Tensor, distance: torch.Tensor
+) -> torch.Tensor:
+    """One step of the prior: MSE between its distances of ``bones`` ``(B, 13, 2)`` and the
+    labels ``distance`` ``(B,)``, one optimiser step; the loss, detached, on the device."""
+    loss = torch.nn.functional.mse_loss(model(bones), distance)
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    return loss.detach()
+
+
 def train_prior(
-    data: PriorData, config: PriorConfig, *, progress: bool = False
+    data: PriorData,
+    config: PriorConfig,
+    *,
+    device: str | torch.device = "cpu",
+    progress: bool = False,
 ) -> tuple[PoseNDF, list[dict[str, float]]]:
     """The three-stage curriculum: (1) far poses, (2) near then far, (3) clean (target 0),
-    near, far; one optimiser step per set per iteration, MSE on the distance."""
+    near, far; one optimiser step per set per iteration, MSE on the distance. On ``device``:
+    the network and the three sets go there once; the batches are drawn with a CPU generator
+    (the same on every device) and the losses read once per stage (no per-step host sync)."""
     from ..progress import progress_bar
 
+    device = resolve_device(device)
     torch.manual_seed(config.seed)
-    model = PoseNDF(config)
+    model = PoseNDF(config).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     g = torch.Generator().manual_seed(config.seed)
     sets = {
-        "clean": (torch.from_numpy(data.clean), torch.zeros(len(data.clean))),
-        "near": (torch.from_numpy(data.near), torch.from_numpy(data.near_distance)),
-        "far": (torch.from_numpy(data.far), torch.from_numpy(data.far_distance)),
+        name: (x.to(device), y.to(device))
+        for name, (x, y) in {
+            "clean": (torch.from_numpy(data.clean), torch.zeros(len(data.clean))),
+            "near": (torch.from_numpy(data.near), torch.from_numpy(data.near_distance)),
+            "far": (torch.from_numpy(data.far), torch.from_numpy(data.far_distance)),
+        }.items()
     }
     stages = (("far",), ("near", "far"), ("clean", "near", "far"))
     history = []
     for stage, (names, steps) in enumerate(zip(stages, config.stage_steps, strict=True), 1):
         names = tuple(n for n in names if len(sets[n][0]))
-        tic, losses = time.perf_counter(), []
+        tic, recent = time.perf_counter(), deque(maxlen=50)
         for _ in progress_bar(range(steps), desc=f"prior stage {stage}", enabled=progress):
             for name in names:
                 x, y = sets[name]
                 idx = torch.randint(len(x), (min(config.batch_size, len(x)),), generator=g)
-                loss = torch.nn.functional.mse_loss(model(x[idx]), y[idx])
-                optimiser.zero_grad(set_to_none=True)
-                loss.backward()
-                optimiser.step()
-                losses.append(float(loss.detach()))
+                idx = idx.to(device)
+                recent.append(prior_step(model, optimiser, x[idx], y[idx]))
+        loss = float(np.mean([float(v) for v in recent])) if recent else float("nan")
         seconds = time.perf_counter() - tic
         history.append({"stage": stage, "steps": steps, "sets": ",".join(names),
-                        "loss": float(np.mean(losses[-50:])) if losses else float("nan"),
-                        "seconds": seconds,
+                        "loss": loss, "seconds": seconds,
                         "poses_per_s": steps * len(names) * config.batch_size / max(seconds, 1e-9)})  # fmt: skip
     model.eval()
     return model, history
