@@ -16,7 +16,7 @@ A mean teacher (UDAPE) plus an infant pose prior and a visibility loss, built on
 
 from __future__ import annotations
 
-from .adapt import AdaptResult, Components, adapt, adaptation_losses
+from .adapt import AdaptResult, Components, adapt, adaptation_losses, adaptation_step
 from .config import MODES, ShiftConfig, ViewAugment
 from .data import SourceCrops, TargetImages, source_crops, target_images, target_splits
 from .evaluate import DECODINGS, frame_normaliser, pck_of, shift_pck
@@ -38,6 +38,8 @@ from .prior import (
     bone_vectors,
     load_prior,
     make_prior_data,
+    nearest_distances,
+    prior_step,
     save_prior,
     train_prior,
 )
@@ -54,6 +56,7 @@ from .views import (
 )
 from .visibility import (
     Kp2Seg,
+    bce_step,
     build_segmenter,
     draw_limbs,
     load_kp2seg,
@@ -86,6 +89,8 @@ __all__ = [
     "ViewAugment",
     "adapt",
     "adaptation_losses",
+    "adaptation_step",
+    "bce_step",
     "bone_vectors",
     "build_segmenter",
     "confidence_mask",
@@ -98,10 +103,12 @@ __all__ = [
     "load_prior",
     "make_prior_data",
     "minirgbd_target",
+    "nearest_distances",
     "occlude",
     "paper_pck",
     "pck_of",
     "prepare",
+    "prior_step",
     "rectify",
     "run_row",
     "sample_affine",

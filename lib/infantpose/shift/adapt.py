@@ -15,6 +15,12 @@ Per step (the released ``train()`` without its defects):
 
 The ``oracle`` mode trains on labelled target crops instead of the source, with no teacher
 loss. The teacher is the model evaluated (as released), except for the oracle (the student).
+
+One device (``ShiftConfig.device``): the student, the teacher, the prior, Kp2Seg and F_seg's
+masks live there; the crops stay in host memory and each batch is moved there, where its
+views, targets and losses are made. A step makes no host sync of its own but the occlusion's
+choice of joint (:func:`~infantpose.shift.teacher.occlude`); the random draws come from a CPU
+generator, so a seed gives the same batches and views on every device.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from .teacher import EmaTeacher, confidence_mask, consistency_loss, occlude, rec
 from .views import gaussian_heatmaps, heatmap_matrix, soft_argmax, transform_points, view, warp
 from .visibility import Kp2Seg
 
-__all__ = ["AdaptResult", "Components", "adapt", "adaptation_losses"]
+__all__ = ["AdaptResult", "Components", "adapt", "adaptation_losses", "adaptation_step"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +66,15 @@ class Components:
         if "visibility" in config.losses and (self.kp2seg is None or self.target_masks is None):
             raise ValueError(f"mode {config.mode!r} needs Kp2Seg and F_seg's target masks")
 
+    def to(self, device: str | torch.device) -> Components:
+        """The helpers on ``device``: the prior and Kp2Seg are moved in place (as
+        ``Module.to``), the masks copied there; returns the moved components."""
+        for module in (self.prior, self.kp2seg):
+            if module is not None:
+                module.to(device)
+        masks = self.target_masks
+        return Components(self.prior, self.kp2seg, None if masks is None else masks.to(device))
+
 
 @dataclass
 class AdaptResult:
@@ -77,10 +92,12 @@ def _to(x: torch.Tensor, device: torch.device, config: ShiftConfig) -> torch.Ten
 
 def _supervised(
     student: PoseResNet, crops: SourceCrops, idx: torch.Tensor, config: ShiftConfig,
-    generator: torch.Generator,
+    generator: torch.Generator, device: torch.device,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
-    """A student-style view of labelled crops and its targets: (images, targets, weights)."""
-    x, matrix = view(crops.images[idx], config.student, generator)
+    """A student-style view of labelled crops and its targets on ``device``: (images, targets,
+    weights). The keypoints go through the view's matrix in float64 on the CPU, as the
+    matrices are drawn there."""
+    x, matrix = view(crops.images[idx].to(device), config.student, generator)
     hw, hh = student.config.heatmap_size
     points = transform_points(
         crops.points[idx].double(), heatmap_matrix(matrix, student.config.stride)
@@ -91,10 +108,9 @@ def _supervised(
         & (points[..., 1] >= 0)
         & (points[..., 1] <= hh - 1)
     )
-    weights = crops.weights[idx] * inside.float()
-    targets = (
-        gaussian_heatmaps(points.float(), (hw, hh), config.heatmap_sigma) * weights[..., None, None]
-    )
+    weights = (crops.weights[idx] * inside.float()).to(device)
+    points = points.float().to(device)
+    targets = gaussian_heatmaps(points, (hw, hh), config.heatmap_sigma) * weights[..., None, None]
     return x, targets, weights
 
 
@@ -109,27 +125,29 @@ def adaptation_losses(
     *,
     device: torch.device | None = None,
 ) -> dict[str, torch.Tensor]:
-    """The losses of one step (``total`` included); differentiable in the student only."""
-    device = device or torch.device("cpu")
+    """The losses of one step (``total`` included), on ``device`` (default: the student's);
+    differentiable in the student only. ``source`` and ``target`` may stay on the CPU: each
+    batch is moved to ``device``; the components must be there (:meth:`Components.to`)."""
+    device = device if device is not None else next(student.parameters()).device
     b = config.batch_size
     stride = student.config.stride
     hw, _hh = student.config.heatmap_size
     s_idx = torch.randint(len(source), (b,), generator=generator)
-    x_s, t_s, w_s = _supervised(student, source, s_idx, config, generator)
+    x_s, t_s, w_s = _supervised(student, source, s_idx, config, generator, device)
     losses: dict[str, torch.Tensor] = {}
     if not config.losses:
         with autocast_context(device, config.precision):
             y_s = student(_to(x_s, device, config))
-        losses["sup"] = joints_mse(y_s, t_s.to(device), w_s.to(device))
+        losses["sup"] = joints_mse(y_s, t_s, w_s)
         losses["total"] = losses["sup"]
         return losses
     assert teacher is not None and target is not None
     t_idx = torch.randint(len(target), (b,), generator=generator)
-    base = target.images[t_idx]
+    base = target.images[t_idx].to(device)
     with torch.no_grad():
         x_tea, m_tea = view(base, config.teacher, generator)
         with autocast_context(device, config.precision):
-            h_tea = teacher(_to(x_tea, device, config)).float().cpu()
+            h_tea = teacher(_to(x_tea, device, config)).float()
         back_tea = torch.linalg.inv(heatmap_matrix(m_tea, stride))
         h_tea_base = warp(h_tea, back_tea)
         rectified, confidence = rectify(h_tea_base, config.heatmap_sigma)
@@ -143,10 +161,10 @@ def adaptation_losses(
     with autocast_context(device, config.precision):
         y = student(_to(torch.cat([x_s, x_stu]), device, config))
     y = y.float()
-    losses["sup"] = joints_mse(y[:b], t_s.to(device), w_s.to(device))
+    losses["sup"] = joints_mse(y[:b], t_s, w_s)
     back_stu = torch.linalg.inv(heatmap_matrix(m_stu, stride))
-    h_stu_base = warp(y[b:], back_stu.to(device))
-    losses["cons"] = consistency_loss(h_stu_base, rectified.to(device), mask.to(device))
+    h_stu_base = warp(y[b:], back_stu)
+    losses["cons"] = consistency_loss(h_stu_base, rectified, mask)
     total = losses["sup"] + config.lambda_c * losses["cons"]
     if "prior" in config.losses or "visibility" in config.losses:
         keypoints = soft_argmax(h_stu_base, config.softargmax_beta)  # heatmap grid, base frame
@@ -155,12 +173,37 @@ def adaptation_losses(
             total = total + config.lambda_p * losses["prior"]
         if "visibility" in config.losses:
             logits = components.kp2seg(keypoints)
-            wanted = (components.target_masks[t_idx] > 0.5).float().to(device)
+            masks = components.target_masks
+            wanted = (masks[t_idx.to(masks.device)] > 0.5).float().to(device)
             losses["seg"] = F.binary_cross_entropy_with_logits(logits, wanted)
             total = total + config.lambda_s * losses["seg"]
     losses["kept"] = mask.float().mean()
     losses["total"] = total
     return losses
+
+
+def adaptation_step(
+    student: PoseResNet,
+    teacher: EmaTeacher | None,
+    optimiser: torch.optim.Optimizer,
+    source: SourceCrops,
+    target: TargetImages | None,
+    components: Components,
+    config: ShiftConfig,
+    generator: torch.Generator,
+    *,
+    device: torch.device | None = None,
+) -> dict[str, torch.Tensor]:
+    """One adaptation step: the losses, one optimiser step of the student, one EMA step of the
+    teacher. Returns the losses detached, on the device (reading them is the caller's sync)."""
+    losses = adaptation_losses(student, teacher, source, target, components, config, generator,
+                               device=device)  # fmt: skip
+    optimiser.zero_grad(set_to_none=True)
+    losses["total"].backward()
+    optimiser.step()
+    if teacher is not None:
+        teacher.update(student)
+    return {k: v.detach() for k, v in losses.items()}
 
 
 def _freeze(module: torch.nn.Module | None) -> None:
@@ -188,11 +231,12 @@ def adapt(
     """
     from ..progress import progress_bar
 
+    device = resolve_device(config.device)
     components = components or Components()
     components.check(config)
+    components = components.to(device)
     _freeze(components.prior)
     _freeze(components.kp2seg)
-    device = resolve_device(config.device)
     seed_everything(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     student = PoseResNet(model.config)
@@ -220,13 +264,8 @@ def adapt(
         range(1, config.steps + 1), desc=f"SHIFT {config.mode}", enabled=progress, unit="step"
     )
     for step in bar:
-        losses = adaptation_losses(student, teacher, source, target, components, config, generator,
-                                   device=device)  # fmt: skip
-        optimiser.zero_grad(set_to_none=True)
-        losses["total"].backward()
-        optimiser.step()
-        if teacher is not None:
-            teacher.update(student)
+        losses = adaptation_step(student, teacher, optimiser, source, target, components, config,
+                                 generator, device=device)  # fmt: skip
         result.history.append({"step": step, **{k: float(v.detach()) for k, v in losses.items()},
                                "seconds": time.perf_counter() - tic})  # fmt: skip
         if evaluate is not None and step in checkpoints:

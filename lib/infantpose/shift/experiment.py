@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ..data.coco import CocoKeypoints
+from ..env import resolve_device
 from ..io import json_digest
 from ..metrics import PCK_GROUPS, PCKResult
 from ..pose2d.dataset import PoseDataset, TensorSamples, preload
@@ -166,22 +167,24 @@ def _cache_root(root: str | Path | None) -> Path:
 
 def load_or_make_prior(
     prior_split: CocoKeypoints, config: PriorConfig, *, root: str | Path | None = None,
-    progress: bool = False,
+    progress: bool = False, device: str | torch.device = "cpu",
 ) -> tuple[PoseNDF, dict[str, Any]]:  # fmt: skip
-    """The prior trained on ``prior_split``'s pose labels (made once, then loaded)."""
+    """The prior trained on ``prior_split``'s pose labels (made once, on ``device``, then
+    loaded), returned on ``device``."""
+    device = resolve_device(device)
     trained_on = f"{prior_split.num_annotations} labelled infant poses of {prior_split.source}"
     key = _digest(config.to_dict(), _set_digest(prior_split), code_fingerprint(["shift/prior.py"]))
     path = _cache_root(root) / f"prior_{key}.pt"
     if path.is_file():
         model, trained_on = load_prior(path)
-        return model, {"path": str(path), "made": False, "trained_on": trained_on}
+        return model.to(device), {"path": str(path), "made": False, "trained_on": trained_on}
     keypoints = np.array(
         [a["keypoints"] for a in prior_split.annotations], dtype=np.float64
     ).reshape(-1, 17, 3)
     tic = time.perf_counter()
-    data = make_prior_data(keypoints, config, source=str(prior_split.source))
+    data = make_prior_data(keypoints, config, source=str(prior_split.source), device=device)
     data_seconds = time.perf_counter() - tic
-    model, history = train_prior(data, config, progress=progress)
+    model, history = train_prior(data, config, device=device, progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_prior(path, model, trained_on=trained_on)
     return model, {"path": str(path), "made": True, "trained_on": trained_on, "history": history,
@@ -192,9 +195,11 @@ def load_or_make_prior(
 def load_or_make_visibility(
     model: PoseResNet, source: SourceCrops, source_set: CocoKeypoints, *, epochs: int,
     batch_size: int = 32, seed: int = 0, root: str | Path | None = None,
+    device: str | torch.device = "cpu",
 ) -> tuple[PoseResNet, Kp2Seg, dict[str, Any]]:  # fmt: skip
     """F_seg and Kp2Seg trained on the source set's masks (made once per source set, starting
-    model and code, then loaded)."""
+    model and code, on ``device``, then loaded), returned on ``device``."""
+    device = resolve_device(device)
     hw, hh = model.config.heatmap_size
     key = _digest(epochs, batch_size, seed, _set_digest(source_set), _model_digest(model),
                   code_fingerprint(["shift/visibility.py", "shift/data.py"]))  # fmt: skip
@@ -206,19 +211,19 @@ def load_or_make_visibility(
         from ..pose2d.checkpoints import load_checkpoint
 
         segmenter.load_state_dict(load_checkpoint(seg_path)["model"])
-        segmenter.eval()
-        return segmenter, load_kp2seg(kp_path, (hw, hh)), {**info, "made": False}
+        segmenter.to(device).eval()
+        return segmenter, load_kp2seg(kp_path, (hw, hh)).to(device), {**info, "made": False}
     from ..pose2d.checkpoints import save_checkpoint
 
     torch.manual_seed(seed)
     tic = time.perf_counter()
     info["fseg_history"] = train_segmenter(segmenter, source.images, source.masks, epochs=epochs,
-                                           batch_size=batch_size, seed=seed)  # fmt: skip
+                                           batch_size=batch_size, seed=seed, device=device)  # fmt: skip
     info["fseg_seconds"] = time.perf_counter() - tic
     kp2seg = Kp2Seg((hw, hh))
     tic = time.perf_counter()
     info["kp2seg_history"] = train_kp2seg(kp2seg, source.points, source.masks, epochs=4 * epochs,
-                                          batch_size=batch_size, seed=seed)  # fmt: skip
+                                          batch_size=batch_size, seed=seed, device=device)  # fmt: skip
     info["kp2seg_seconds"] = time.perf_counter() - tic
     seg_path.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(seg_path, {"kind": "shift-fseg", "config": segmenter.config.to_dict(),
@@ -243,9 +248,15 @@ def prepare(
     visibility_epochs: int,
     seed: int = 0,
     progress: bool = False,
+    device: str | torch.device | None = None,
 ) -> ShiftSets:
     """Crop the sets and load or make the prior, F_seg and Kp2Seg (trained once, with
-    ``seed``; every row and seed then shares them, as the released pipeline does)."""
+    ``seed``; every row and seed then shares them, as the released pipeline does).
+
+    ``device`` (default: the model's) is where the prior, F_seg, Kp2Seg and F_seg's masks of
+    the adaptation images are made and kept; the crops stay in host memory (each adaptation
+    batch is moved to the device)."""
+    device = resolve_device(device if device is not None else next(model.parameters()).device)
     c = model.config
     made: dict[str, Any] = {}
     tic = time.perf_counter()
@@ -253,9 +264,11 @@ def prepare(
     target = target_images(splits["adaptation"], c)
     labelled = source_crops(splits["adaptation"], c, masks=False)
     made["crop_seconds"] = time.perf_counter() - tic
-    prior, made["prior"] = load_or_make_prior(splits["prior"], prior_config, progress=progress)
+    prior, made["prior"] = load_or_make_prior(
+        splits["prior"], prior_config, progress=progress, device=device
+    )
     segmenter, kp2seg, made["visibility"] = load_or_make_visibility(
-        model, source, source_set, epochs=visibility_epochs, seed=seed
+        model, source, source_set, epochs=visibility_epochs, seed=seed, device=device
     )
     masks = segment(segmenter, target.images)
     return ShiftSets(

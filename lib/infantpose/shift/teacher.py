@@ -90,20 +90,27 @@ def occlude(
 ) -> torch.Tensor:
     """Adaptive keypoint occlusion (UDAPE): with probability ``rate``, pick one joint whose
     teacher confidence is ≥ ``threshold`` and paste over a (2·half)² box around it a patch of
-    the same image from a random place. ``points`` are in image pixels of ``images``."""
+    the same image from a random place. ``points`` are in image pixels of ``images``.
+
+    The images stay on their device; which joint and where are decided on the host (data-
+    dependent choices), from one copy of ``confidence`` and ``points`` made only when a first
+    image is picked for occlusion."""
     out = images.clone()
     n, _, h, w = images.shape
     side = 2 * half_size
     if side >= min(h, w):
         return out
+    host: tuple[torch.Tensor, torch.Tensor] | None = None
     for i in range(n):
         if float(torch.rand(1, generator=generator)) >= rate:
             continue
-        sure = torch.nonzero(confidence[i] >= threshold).flatten()
+        if host is None:
+            host = (confidence.detach().cpu(), points.detach().cpu())
+        sure = torch.nonzero(host[0][i] >= threshold).flatten()
         if len(sure) == 0:
             continue
         j = int(sure[int(torch.randint(len(sure), (1,), generator=generator))])
-        x, y = (round(float(v)) for v in points[i, j])
+        x, y = (round(float(v)) for v in host[1][i, j])
         x0, y0 = max(0, x - half_size), max(0, y - half_size)
         x1, y1 = min(w, x + half_size), min(h, y + half_size)
         if x1 <= x0 or y1 <= y0:

@@ -9,6 +9,10 @@ heatmaps and its keypoints and the inverse is exact:
 * pixel coordinates put pixel ``i``'s centre at ``x = i`` (as OpenCV and the codec do);
 * a matrix ``M`` (3×3) maps base-frame pixels to view pixels; heatmaps at stride ``s`` use
   ``P M P⁻¹`` with ``P = diag(1/s, 1/s, 1)``, the codec's ``u = x / s``.
+
+Devices: the images, heatmaps and keypoints stay on their device (the profile's); the random
+draws (matrices, jitter factors, blur widths) come from a CPU generator, so a seed gives the
+same views on every device, and the few numbers each image needs are moved to the images.
 """
 
 from __future__ import annotations
@@ -68,8 +72,9 @@ def sample_affine(
 
 def heatmap_matrix(matrix: torch.Tensor, stride: float) -> torch.Tensor:
     """The same warp on the heatmap grid: ``P M P⁻¹`` with ``P = diag(1/stride, 1/stride, 1)``."""
-    p = torch.diag(torch.tensor([1.0 / stride, 1.0 / stride, 1.0], dtype=matrix.dtype))
-    p_inv = torch.diag(torch.tensor([stride, stride, 1.0], dtype=matrix.dtype))
+    like = {"dtype": matrix.dtype, "device": matrix.device}
+    p = torch.diag(torch.tensor([1.0 / stride, 1.0 / stride, 1.0], **like))
+    p_inv = torch.diag(torch.tensor([stride, stride, 1.0], **like))
     return p @ matrix @ p_inv
 
 
@@ -82,7 +87,10 @@ def _normaliser(w: int, h: int, dtype: torch.dtype) -> torch.Tensor:
 
 def warp(x: torch.Tensor, matrix: torch.Tensor, *, mode: str = "bilinear") -> torch.Tensor:
     """``x`` ``(N, C, H, W)`` in frame A → frame B where ``matrix`` ``(N, 3, 3)`` maps A-pixels
-    to B-pixels; the output has the same size, zeros outside. Differentiable in ``x``."""
+    to B-pixels; the output has the same size, zeros outside. Differentiable in ``x``.
+
+    The sampling grid is built in float64 on the CPU (the matrices are drawn there) and moved
+    to ``x``'s device."""
     _n, _, h, w = x.shape
     matrix = matrix.detach().to("cpu", torch.float64)
     norm = _normaliser(w, h, torch.float64)
@@ -93,8 +101,8 @@ def warp(x: torch.Tensor, matrix: torch.Tensor, *, mode: str = "bilinear") -> to
 
 
 def transform_points(points: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
-    """``(N, K, 2)`` points through ``(N, 3, 3)`` matrices."""
-    m = matrix.to(points.dtype)
+    """``(N, K, 2)`` points through ``(N, 3, 3)`` matrices (moved to the points' device)."""
+    m = matrix.to(points.device, points.dtype)
     return points @ m[:, :2, :2].transpose(1, 2) + m[:, None, :2, 2]
 
 
@@ -110,7 +118,7 @@ def colour_jitter(x: torch.Tensor, strength: float, generator: torch.Generator) 
         f = 1.0 + strength * (2 * torch.rand(n, generator=generator) - 1)
         return f.to(x).view(n, 1, 1, 1)
 
-    weights = torch.tensor([0.299, 0.587, 0.114]).to(x).view(1, 3, 1, 1)
+    weights = torch.tensor([0.299, 0.587, 0.114], device=x.device).to(x).view(1, 3, 1, 1)
     rgb = (rgb * factor()).clamp(0, 1)
     grey = (rgb * weights).sum(1, keepdim=True)
     rgb = (
@@ -131,7 +139,7 @@ def _blur(x: torch.Tensor, max_sigma: float, generator: torch.Generator) -> torc
             out.append(image)
             continue
         radius = max(1, math.ceil(2 * s))
-        t = torch.arange(-radius, radius + 1, dtype=x.dtype)
+        t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
         k = torch.exp(-(t**2) / (2 * s * s))
         k = k / k.sum()
         c = image.shape[0]

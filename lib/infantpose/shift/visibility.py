@@ -17,6 +17,9 @@ runs in train mode. Here:
 * the visibility loss is the binary cross-entropy between Kp2Seg(soft-argmax student
   keypoints, base frame) and F_seg's mask of the target base image: gradients reach the
   student through the soft-argmax.
+
+Both networks train and run on one device (``device``, the profile's): the crops, keypoints
+and masks stay in host memory and each batch is moved to it.
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..env import resolve_device
 from ..keypoints import COCO17
 from ..pose2d.checkpoints import load_checkpoint, save_checkpoint
 from ..pose2d.model import PoseResNet, PoseResNetConfig
 
 __all__ = [
     "Kp2Seg",
+    "bce_step",
     "build_segmenter",
     "draw_limbs",
     "load_kp2seg",
@@ -53,12 +58,12 @@ def draw_limbs(points: torch.Tensor, size: tuple[int, int], width: float = 1.0) 
     """``(N, B, H, W)`` soft segments, one per COCO bone, of ``(N, 17, 2)`` keypoints on a grid
     of ``size = (W, H)``: ``exp(−d² / 2w²)`` with ``d`` the distance to the segment."""
     w, h = size
-    ys, xs = torch.meshgrid(
-        torch.arange(h, dtype=points.dtype), torch.arange(w, dtype=points.dtype), indexing="ij"
-    )
+    like = {"dtype": points.dtype, "device": points.device}
+    ys, xs = torch.meshgrid(torch.arange(h, **like), torch.arange(w, **like), indexing="ij")
     grid = torch.stack([xs, ys], -1).view(1, 1, h, w, 2)
-    a = points[:, _BONES[:, 0]][:, :, None, None]  # (N, B, 1, 1, 2)
-    b = points[:, _BONES[:, 1]][:, :, None, None]
+    bones = _BONES.to(points.device)
+    a = points[:, bones[:, 0]][:, :, None, None]  # (N, B, 1, 1, 2)
+    b = points[:, bones[:, 1]][:, :, None, None]
     ab = b - a
     t = ((grid - a) * ab).sum(-1) / (ab.square().sum(-1) + 1e-6)
     closest = a + t.clamp(0, 1)[..., None] * ab
@@ -105,6 +110,18 @@ def _batches(n: int, batch: int, epochs: int, generator: torch.Generator):
             yield order[start : start + batch]
 
 
+def bce_step(
+    model: torch.nn.Module, optimiser: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
+    """One step of F_seg or Kp2Seg: binary cross-entropy of ``model(x)``'s logits against the
+    masks ``y``, one optimiser step; the loss, detached, on the device (no host sync)."""
+    loss = F.binary_cross_entropy_with_logits(model(x), y)
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    return loss.detach()
+
+
 def _train_bce(
     model: torch.nn.Module,
     inputs: torch.Tensor,
@@ -115,24 +132,21 @@ def _train_bce(
     seed: int,
     *,
     flips: bool,
+    device: torch.device,
 ) -> list[dict[str, float]]:
-    """The loop F_seg and Kp2Seg share: shuffled batches, binary cross-entropy of the logits
-    against ``masks``, the image and its mask flipped together half the time when ``flips``
-    (for F_seg; keypoints do not flip this way); the model is left in eval mode."""
+    """The loop F_seg and Kp2Seg share: shuffled batches moved to ``device`` (where the model
+    is), binary cross-entropy of the logits against ``masks``, the image and its mask flipped
+    together half the time when ``flips`` (for F_seg; keypoints do not flip this way); the
+    model is left in eval mode."""
     g = torch.Generator().manual_seed(seed)
     model.train()
     history, tic = [], time.perf_counter()
     for step, idx in enumerate(_batches(len(inputs), batch_size, epochs, g)):
-        x, y = inputs[idx], masks[idx]
+        x, y = inputs[idx].to(device), masks[idx].to(device)
         if flips and bool(torch.rand(1, generator=g) < 0.5):
             x, y = x.flip(-1), y.flip(-1)
-        loss = F.binary_cross_entropy_with_logits(model(x), y)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        history.append(
-            {"step": step, "loss": float(loss.detach()), "seconds": time.perf_counter() - tic}
-        )
+        loss = bce_step(model, optimiser, x, y)
+        history.append({"step": step, "loss": float(loss), "seconds": time.perf_counter() - tic})
     model.eval()
     return history
 
@@ -146,20 +160,27 @@ def train_segmenter(
     batch_size: int = 32,
     lr: float = 1e-3,
     seed: int = 0,
+    device: str | torch.device = "cpu",
 ) -> list[dict[str, float]]:
     """Train F_seg on base-frame ``images`` ``(N, 3, H, W)`` against ``masks`` ``(N, 1, h, w)``
-    in [0, 1] on the heatmap grid (BCE, Adam, horizontal flips)."""
+    in [0, 1] on the heatmap grid (BCE, Adam, horizontal flips), on ``device`` (the model is
+    moved there; the data stay where they are and go there a batch at a time)."""
+    device = resolve_device(device)
+    model.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    return _train_bce(model, images, masks, optimiser, epochs, batch_size, seed, flips=True)
+    return _train_bce(model, images, masks, optimiser, epochs, batch_size, seed, flips=True,
+                      device=device)  # fmt: skip
 
 
 @torch.no_grad()
 def segment(model: PoseResNet, images: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
-    """Person probabilities ``(N, 1, h, w)`` of F_seg, always in eval mode."""
+    """Person probabilities ``(N, 1, h, w)`` of F_seg, always in eval mode, on the model's
+    device (``images`` go there a batch at a time)."""
     model.eval()
+    device = next(model.parameters()).device
     return torch.cat(
         [
-            torch.sigmoid(model(images[i : i + batch_size]))
+            torch.sigmoid(model(images[i : i + batch_size].to(device)))
             for i in range(0, len(images), batch_size)
         ]
     )
@@ -174,11 +195,15 @@ def train_kp2seg(
     batch_size: int = 64,
     lr: float = 3e-3,
     seed: int = 0,
+    device: str | torch.device = "cpu",
 ) -> list[dict[str, float]]:
     """Train Kp2Seg on true source keypoints ``(N, 17, 2)`` (heatmap grid) against the rendered
-    masks ``(N, 1, h, w)`` (BCE, Adam with β₁ = 0.5 as released)."""
+    masks ``(N, 1, h, w)`` (BCE, Adam with β₁ = 0.5 as released), on ``device``."""
+    device = resolve_device(device)
+    model.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.5, 0.999))
-    return _train_bce(model, points, masks, optimiser, epochs, batch_size, seed, flips=False)
+    return _train_bce(model, points, masks, optimiser, epochs, batch_size, seed, flips=False,
+                      device=device)  # fmt: skip
 
 
 def save_kp2seg(path: str | os.PathLike, model: Kp2Seg) -> Path:
