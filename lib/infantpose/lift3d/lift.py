@@ -23,6 +23,10 @@ term instead of crashing, and poses with fewer than 2 visible joints come back N
 tell, the size: scaling a pose and its translation together about the camera centre leaves
 every projection unchanged, so the loop's output is rescaled to the prior's typical bone
 length (the denoising steps shrink poses, as a posterior mean does).
+
+One device (``device``): the 2D points, intrinsics, start poses, the prior and every step's
+tensors are there (:func:`lift_tensors`); numpy goes in and comes out at the ends only, and
+the start poses' k-means (scikit-learn) runs once before the loop.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import numpy as np
 import torch
 
 from ..camera import project_with_intrinsics
+from ..env import resolve_device
 from ..keypoints import get_layout
 from ..progress import progress_bar
 from .data import root_of
@@ -48,6 +53,7 @@ __all__ = [
     "check_keypoints",
     "initial_poses",
     "lift",
+    "lift_tensors",
     "solve_translation",
 ]
 
@@ -279,6 +285,7 @@ def lift(
     ``progress`` shows a bar over the chunks' solver steps (:mod:`infantpose.progress`).
     """
     config = config or LiftConfig()
+    device = resolve_device(device)
     layout_name = get_layout(prior.layout).name
     if layout is not None and get_layout(layout).name != layout_name:
         raise ValueError(
@@ -327,7 +334,7 @@ def lift(
             init,
             config,
             layout_name,
-            torch.device(device),
+            device,
             trajectory_every,
             target,
             bar=bar,
@@ -390,7 +397,7 @@ def _ipo(
     ipo_mask = mask.clone()
     if config.ipo_joints is not None:
         keep = torch.zeros(joints, dtype=dtype, device=device)
-        keep[list(config.ipo_joints)] = 1
+        keep[torch.as_tensor(config.ipo_joints, dtype=torch.long, device=device)] = 1
         ipo_mask = ipo_mask * keep
     axes = ["xyz".index(a) for a in config.rot_axes]
     q_free = torch.zeros(n, len(axes), dtype=dtype, device=device, requires_grad=True)
@@ -456,7 +463,9 @@ def _oil(
     ``trajectory_every`` steps (``shape`` is ``(batch, hyps, joints)``)."""
     n, dtype, device = len(X), X.dtype, X.device
     network, sde = prior.network.to(device).eval(), prior.sde
-    times = torch.linspace(config.t_start, config.t_end, config.oil_steps, dtype=dtype)
+    times = torch.linspace(
+        config.t_start, config.t_end, config.oil_steps, dtype=dtype, device=device
+    )
     dt = config.ode_time / max(config.oil_steps, 1)
     fixed = round(config.translation_from * config.oil_steps)
     step_fn = sde.exponential_step if config.step_rule == "exponential" else sde.euler_step
@@ -473,7 +482,7 @@ def _oil(
         offset = X[:, root].mean(1)
         X = X - offset[:, None]
         T = T + offset
-        t = times[i].to(device).expand(n)
+        t = times[i].expand(n)
         eps = network(X, t)
         X = step_fn(X, t, eps, dt, config.score_factor, config.drift)
         X = X - X[:, root].mean(1, keepdim=True)
@@ -492,6 +501,43 @@ def _rescale_bones(
     length = (X[:, bones[:, 0]] - X[:, bones[:, 1]]).norm(dim=-1).mean(1)
     factor = bone_length / length.clamp(min=1e-6)
     return X * factor[:, None, None], T * factor[:, None]
+
+
+def lift_tensors(
+    prior: ScorePrior,
+    uv: torch.Tensor,
+    mask: torch.Tensor,
+    K: torch.Tensor,
+    X: torch.Tensor,
+    config: LiftConfig,
+    layout: str,
+    *,
+    trajectory_every: int = 0,
+    shape: tuple[int, int, int] | None = None,
+    bone_length: float | None = None,
+    bar: Any = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[np.ndarray]]:
+    """IPO then OIL for ``n`` problems on their device (the prior is moved there): 2D points
+    ``uv`` (n, J, 2) in pixels, visibility ``mask`` (n, J), intrinsics ``K`` (n, 3, 3) and
+    start poses ``X`` (n, J, 3). Returns ``(X, T, reprojection_px, snapshots)``, tensors on the
+    device; ``shape`` ``(batch, hyps, joints)`` arranges the snapshots (default ``(n, 1, J)``)."""
+    root = list(root_of(layout))
+    shape = shape or (len(X), 1, X.shape[1])
+    # Missing points get a dummy ray and zero weight.
+    rays, unit = _rays(uv, K)
+    T0 = _start_translation(rays, mask, root, config.ipo_depth)
+    R, T = _ipo(X, uv, mask, K, T0, config)
+    with torch.no_grad():
+        X = _start_pose(X, R, T, unit, mask, root, config)
+        X, T, snapshots = _oil(
+            prior, X, T, rays, unit, mask, root, config,
+            trajectory_every=trajectory_every, shape=shape, bar=bar,
+        )  # fmt: skip
+        if bone_length is not None:
+            X, T = _rescale_bones(X, T, layout, bone_length)
+        reproj = (project_with_intrinsics(X + T[:, None], K, eps=1e-6) - uv).norm(dim=-1)
+        reproj = (reproj * mask).sum(1) / mask.sum(1).clamp(min=1)
+    return X, T, reproj, snapshots
 
 
 def _lift_batch(
@@ -515,22 +561,10 @@ def _lift_batch(
     mask = torch.as_tensor(visible, dtype=dtype, device=device).repeat_interleave(hyps, 0)
     K = torch.as_tensor(np.array(K_np), dtype=dtype, device=device).repeat_interleave(hyps, 0)
     X = torch.as_tensor(init, dtype=dtype, device=device).repeat(batch, 1, 1)
-    root = list(root_of(layout))
-
-    # Missing points get a dummy ray and zero weight.
-    rays, unit = _rays(uv, K)
-    T0 = _start_translation(rays, mask, root, config.ipo_depth)
-    R, T = _ipo(X, uv, mask, K, T0, config)
-    with torch.no_grad():
-        X = _start_pose(X, R, T, unit, mask, root, config)
-        X, T, snapshots = _oil(
-            prior, X, T, rays, unit, mask, root, config,
-            trajectory_every=trajectory_every, shape=(batch, hyps, joints), bar=bar,
-        )  # fmt: skip
-        if bone_length is not None:
-            X, T = _rescale_bones(X, T, layout, bone_length)
-        reproj = (project_with_intrinsics(X + T[:, None], K, eps=1e-6) - uv).norm(dim=-1)
-        reproj = (reproj * mask).sum(1) / mask.sum(1).clamp(min=1)
+    X, T, reproj, snapshots = lift_tensors(
+        prior, uv, mask, K, X, config, layout, trajectory_every=trajectory_every,
+        shape=(batch, hyps, joints), bone_length=bone_length, bar=bar,
+    )  # fmt: skip
     return (
         X.view(batch, hyps, joints, 3).double().cpu().numpy(),
         T.view(batch, hyps, 3).double().cpu().numpy(),

@@ -9,6 +9,10 @@ Training augmentation (``rotate``): each batch, half the poses get a random left
 mirror and a random rotation (ZeDO's ``--rotflip`` makes a rotated copy once instead). Small
 infant sets need it. Checkpoints are written atomically and carry the network config, its
 layout and the training config; loading one for another layout is an error that says so.
+
+One device (``device``): the poses, labels, network and its EMA live there; the batch indices,
+times and noise are drawn with a CPU generator (the same draws on every device) and moved there;
+the losses are read back every 50 steps, not every step.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..env import resolve_device
 from ..io import atomic_path
 from ..keypoints import get_layout, mirror_poses
 from ..progress import progress_bar
@@ -38,6 +43,7 @@ __all__ = [
     "CheckpointError",
     "PriorTrainConfig",
     "ScorePrior",
+    "dsm_step",
     "load_prior",
     "random_rotations",
     "save_prior",
@@ -150,17 +156,19 @@ def random_rotations(count: int, generator: torch.Generator, device: Any = None)
 
 
 def _augment(x: torch.Tensor, layout: str, generator: torch.Generator) -> torch.Tensor:
-    """Mirror (swap sides, negate x) and rotate a random half of the batch."""
-    half = torch.rand(x.shape[0], generator=generator).to(x.device) < 0.5
+    """Mirror (swap sides, negate x) and rotate a random half of the batch. Which half is
+    drawn on the CPU, so choosing it needs no sync with ``x``'s device."""
+    half = torch.rand(x.shape[0], generator=generator) < 0.5
     if not half.any():
         return x
-    chosen = x[half]
-    mirror = torch.rand(chosen.shape[0], generator=generator).to(x.device) < 0.5
+    rows = half.nonzero().squeeze(1).to(x.device)
+    chosen = x[rows]
+    mirror = (torch.rand(len(rows), generator=generator) < 0.5).to(x.device)
     mirrored = mirror_poses(chosen, layout)
     chosen = torch.where(mirror[:, None, None], mirrored, chosen)
-    R = random_rotations(chosen.shape[0], generator, x.device).to(x.dtype)
+    R = random_rotations(len(rows), generator, x.device).to(x.dtype)
     x = x.clone()
-    x[half] = chosen @ R.transpose(1, 2)
+    x[rows] = chosen @ R.transpose(1, 2)
     return x
 
 
@@ -175,6 +183,64 @@ def _as_poses(poses: Any, layout: str) -> torch.Tensor:
     if not torch.isfinite(poses).all():
         raise ValueError("training poses contain NaN or infinite values; drop those poses")
     return poses
+
+
+def dsm_step(
+    network: nn.Module,
+    optimiser: torch.optim.Optimizer,
+    poses: torch.Tensor,
+    step: int,
+    config: PriorTrainConfig,
+    score_config: ScoreConfig,
+    generator: torch.Generator,
+    *,
+    labels: torch.Tensor | None = None,
+    ema: list[tuple[torch.Tensor, torch.Tensor]] = (),
+) -> torch.Tensor:
+    """Training step ``step`` of denoising score matching on ``poses`` (N, J, 3), on their
+    device (where ``network`` and ``labels`` are): a batch, times and noise drawn with the CPU
+    ``generator`` and moved there, the loss, the warm-up rate, clipping, one optimiser step of
+    the optimiser's parameters and the EMA update of ``ema`` ``(average, parameter)`` pairs.
+    Returns the loss, detached, on the device (no host sync)."""
+    device = poses.device
+    sde = SubVPSDE(config.beta_min, config.beta_max)
+    params = [p for group in optimiser.param_groups for p in group["params"]]
+    index = torch.randint(len(poses), (config.batch_size,), generator=generator).to(device)
+    x0 = poses[index]
+    if config.rotate:
+        x0 = _augment(x0, score_config.layout, generator)
+    t = torch.rand(config.batch_size, generator=generator).to(device)
+    top = torch.full_like(t, config.t_max)
+    if config.low_noise_share > 0:
+        low = torch.rand(config.batch_size, generator=generator).to(device)
+        top = torch.where(
+            low < config.low_noise_share, min(config.low_noise_max, config.t_max), top
+        )
+    t = t * (top - config.t_eps) + config.t_eps
+    noise = torch.randn(x0.shape, generator=generator).to(device)
+    xt, _ = sde.perturb(x0, t, noise)
+    if labels is not None:
+        label = labels[index]
+        drop = torch.rand(config.batch_size, generator=generator).to(device)
+        label = torch.where(drop < config.label_dropout, score_config.num_classes, label)
+        eps = network(xt, t, label)
+    else:
+        eps = network(xt, t)
+    # score * std = -eps: ZeDO's ||score * std + z||^2 with the sign folded in.
+    loss = 0.5 * ((eps - noise) ** 2).sum(dim=(1, 2)).mean()
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    for group in optimiser.param_groups:
+        group["lr"] = config.lr * min(1.0, (step + 1) / max(config.warmup, 1))
+    if config.grad_clip > 0:
+        nn.utils.clip_grad_norm_(params, config.grad_clip)
+    optimiser.step()
+    with torch.no_grad():
+        # Bias-corrected early on (as score_sde's num_updates form) so short runs are usable.
+        rate = min(config.ema_rate, (1 + step) / (10 + step))
+        for pe, p in ema:
+            pe.lerp_(p, 1.0 - rate)
+    return loss.detach()
 
 
 def train_score_model(
@@ -197,13 +263,13 @@ def train_score_model(
     probability ``label_dropout``). ``ema`` continues an existing average (fine-tuning).
     ``progress`` shows a bar over the steps with the running loss (:mod:`infantpose.progress`).
     """
+    device = resolve_device(device)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     poses = _as_poses(poses, score_config.layout).to(device)
     label_tensor = None
     if labels is not None:
         label_tensor = torch.as_tensor(np.asarray(labels), dtype=torch.long, device=device)
-    sde = SubVPSDE(config.beta_min, config.beta_max)
     network = network.to(device)
     ema = copy.deepcopy(network) if ema is None else ema.to(device)
     for p in ema.parameters():
@@ -221,42 +287,14 @@ def train_score_model(
     bar = progress_bar(
         total=config.steps, desc=f"train {kind} prior", unit="step", enabled=progress, leave=False
     )
+    pending: list[torch.Tensor] = []  # losses not yet read back (one sync per 50 steps)
     for step in range(config.steps):
-        index = torch.randint(len(poses), (config.batch_size,), generator=generator).to(device)
-        x0 = poses[index]
-        if config.rotate:
-            x0 = _augment(x0, score_config.layout, generator)
-        t = torch.rand(config.batch_size, generator=generator).to(device)
-        top = torch.full_like(t, config.t_max)
-        if config.low_noise_share > 0:
-            low = torch.rand(config.batch_size, generator=generator).to(device)
-            top[low < config.low_noise_share] = min(config.low_noise_max, config.t_max)
-        t = t * (top - config.t_eps) + config.t_eps
-        noise = torch.randn(x0.shape, generator=generator).to(device)
-        xt, _ = sde.perturb(x0, t, noise)
-        if label_tensor is not None:
-            label = label_tensor[index]
-            drop = torch.rand(config.batch_size, generator=generator).to(device)
-            label = torch.where(drop < config.label_dropout, score_config.num_classes, label)
-            eps = network(xt, t, label)
-        else:
-            eps = network(xt, t)
-        # score * std = -eps: ZeDO's ||score * std + z||^2 with the sign folded in.
-        loss = 0.5 * ((eps - noise) ** 2).sum(dim=(1, 2)).mean()
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        for group in optimiser.param_groups:
-            group["lr"] = config.lr * min(1.0, (step + 1) / max(config.warmup, 1))
-        if config.grad_clip > 0:
-            nn.utils.clip_grad_norm_(params, config.grad_clip)
-        optimiser.step()
-        with torch.no_grad():
-            # Bias-corrected early on (as score_sde's num_updates form) so short runs are usable.
-            rate = min(config.ema_rate, (1 + step) / (10 + step))
-            for pe, p in trainable:
-                pe.lerp_(p, 1.0 - rate)
-        history.append(float(loss.detach()))
+        pending.append(dsm_step(network, optimiser, poses, step, config, score_config, generator,
+                                labels=label_tensor, ema=trainable))  # fmt: skip
         bar.update()
+        if step % 50 == 0 or step == config.steps - 1:
+            history.extend(torch.stack(pending).tolist())
+            pending.clear()
         if step % 50 == 0:
             bar.set_postfix(loss=f"{np.mean(history[-50:]):.3g}", refresh=False)
     bar.close()
