@@ -33,12 +33,13 @@ def cpu_has_native_bf16() -> bool:
 
 def resolve_precision(device: torch.device, precision: str | None) -> str | None:
     """``"auto"``: bf16 where the hardware runs it natively (a CUDA GPU that supports it, a CPU
-    with AVX-512 BF16 or AMX), else fp32 (None). Other values are returned as given."""
+    with AVX-512 BF16 or AMX), else fp32 (None; also on other devices, e.g. the ``meta``
+    device the tests check device placement on). Other values are returned as given."""
     if precision != "auto":
         return precision
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else None
-    return "bf16" if cpu_has_native_bf16() else None
+    return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else None
 
 
 def autocast_context(device: torch.device, precision: str | None):

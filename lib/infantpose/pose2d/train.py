@@ -212,9 +212,11 @@ def train_step(
     classifier_optimizer: torch.optim.Optimizer | None = None,
     scaler: torch.amp.GradScaler | None = None,
     context: DistContext | None = None,
-) -> dict[str, float]:
+) -> dict[str, torch.Tensor]:
     """One batch: the pose step, preceded by the classifier step when ``classifier`` is given.
-    ``model`` may be the DDP wrapper of the pose network (``context``: its ranks)."""
+    ``model`` may be the DDP wrapper of the pose network (``context``: its ranks). The batch
+    is moved to the model's device; the losses come back detached, on that device (no host
+    sync in the step: the caller reads them when it needs the numbers)."""
     device = next(model.parameters()).device
     x = batch["image"].to(device, non_blocking=True)
     if config.channels_last:
@@ -222,7 +224,7 @@ def train_step(
     target = batch["target"].to(device, non_blocking=True)
     weight = batch["target_weight"].to(device, non_blocking=True)
     scaler = scaler or torch.amp.GradScaler(device.type, enabled=False)
-    out: dict[str, float] = {}
+    out: dict[str, torch.Tensor] = {}
     with autocast_context(device, config.precision):
         heatmaps, features = model(x, return_features=True)
     if classifier is not None:
@@ -235,13 +237,13 @@ def train_step(
         scaler.scale(loss_d).backward()
         average_gradients(classifier, context or DistContext())
         scaler.step(classifier_optimizer)
-        out["loss_domain"] = float(loss_d.detach())
-        out["domain_acc"] = float(((logits.detach() > 0).float() == domain).float().mean())
+        out["loss_domain"] = loss_d.detach()
+        out["domain_acc"] = ((logits.detach() > 0).float() == domain).float().mean()
     # Stage II: pose loss plus the reversed domain loss; the classifier's weights are
     # excluded from autograd so nothing accumulates in their .grad.
     with autocast_context(device, config.precision):
         loss = joints_mse(heatmaps, target, weight)
-        out["loss_pose"] = float(loss.detach())
+        out["loss_pose"] = loss.detach()
         if classifier is not None:
             for p in classifier.parameters():
                 p.requires_grad_(False)
@@ -266,9 +268,14 @@ def _rng_state() -> dict[str, Any]:
 
 
 def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
+    """Restore :func:`_rng_state`'s states. They may come back on the GPU (a checkpoint is
+    loaded onto the training device) and generators take CPU byte tensors. A run resumed on
+    fewer GPUs than it was saved with restores the first ones (the GPUs this process sees)."""
+    torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        saved = list(state["cuda"])[: torch.cuda.device_count()]
+        for index, cuda_state in enumerate(saved):
+            torch.cuda.set_rng_state(cuda_state.cpu(), index)
 
 
 def _check_resumable(saved: dict[str, Any], config: TrainConfig, path: Path) -> None:
@@ -431,8 +438,7 @@ def _train_epoch(
     set_train_mode(run.model, config.frozen)
     if run.classifier is not None:
         run.classifier.train()
-    sums: dict[str, float] = {}
-    steps = 0
+    losses: list[dict[str, torch.Tensor]] = []  # read back at the end: no sync per step
     steps_bar = progress_bar(
         _batches(
             data, config, epoch, config.batch_size, balanced=config.balanced_batches,
@@ -456,12 +462,15 @@ def _train_epoch(
             context=context,
         )
         run.scheduler.step()
-        for k, v in out.items():
-            sums[k] = sums.get(k, 0.0) + v
-        steps += 1
-        steps_bar.set_postfix(loss=f"{out['loss_pose']:.3g}", refresh=False)
+        losses.append(out)
+        if show and len(losses) % 10 == 1:
+            steps_bar.set_postfix(loss=f"{float(out['loss_pose']):.3g}", refresh=False)
     steps_bar.close()
-    return {k: v / max(steps, 1) for k, v in sums.items()}
+    sums: dict[str, float] = {}
+    for out in losses:
+        for k, v in out.items():
+            sums[k] = sums.get(k, 0.0) + float(v)
+    return {k: v / max(len(losses), 1) for k, v in sums.items()}
 
 
 def _save_epoch(
