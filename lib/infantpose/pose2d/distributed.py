@@ -14,18 +14,40 @@ part on its own) as one process.
 Launch (one machine, N GPUs or N CPU processes)::
 
     torchrun --standalone --nproc_per_node=N -m infantpose.pose2d adult --profile paper
+
+Timeouts are explicit. The process group waits :data:`DEFAULT_TIMEOUT_S` in a collective
+(NCCL's own default, 10 minutes, is shorter than an evaluation or a checkpoint of a large run
+can take). Work that only rank 0 does before training (rendering the adult sets: hours at
+paper size) runs in :meth:`DistContext.main_first`, whose wait has a timeout sized to that work
+in a CPU (gloo) group of its own; an error on rank 0 reaches every rank at once instead of
+leaving them in a barrier. A run resumes on fewer (or more) processes than it started with:
+the global batches, optimiser and checkpoints do not depend on the number of processes.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistContext", "average_gradients", "broadcast_buffers", "from_env", "shard"]
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "DistContext",
+    "average_gradients",
+    "broadcast_buffers",
+    "from_env",
+    "shard",
+]
+
+#: How long a collective of the process group may wait for the slowest rank (seconds).
+DEFAULT_TIMEOUT_S = 1800.0
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,6 +71,44 @@ class DistContext:
         if self.active:
             dist.barrier()
 
+    def main_first(self, make: Callable[[], T], *, timeout_s: float, what: str) -> T:
+        """``make()`` on rank 0 while the other ranks wait, up to ``timeout_s`` seconds, then
+        on the other ranks (``make`` is a load-or-make: there it loads what rank 0 made). The
+        wait is a broadcast in a gloo group with that timeout, so NCCL's shorter one does not
+        apply; if ``make`` fails on rank 0, every rank raises at once."""
+        if not self.active:
+            return make()
+        group = dist.new_group(backend="gloo", timeout=timedelta(seconds=timeout_s))
+        failed = torch.zeros(1)
+        result, error = None, None
+        try:
+            if self.is_main:
+                try:
+                    result = make()
+                except Exception as caught:  # tell the waiting ranks before raising it
+                    error = caught
+                    failed.fill_(1.0)
+            try:
+                dist.broadcast(failed, 0, group=group)
+            except RuntimeError as caught:
+                waited = (
+                    "the other ranks stopped waiting for rank 0"
+                    if self.is_main
+                    else f"rank {self.rank} waited for rank 0"
+                )
+                raise RuntimeError(
+                    f"{waited} to make {what}: more than the {timeout_s:.0f} s allowed "
+                    f"({str(caught).splitlines()[0]}); raise the timeout (timeout_s) or make "
+                    "it before launching the processes"
+                ) from None
+        finally:
+            dist.destroy_process_group(group)
+        if error is not None:
+            raise error
+        if float(failed):
+            raise RuntimeError(f"rank 0 failed to make {what}; its error is in its output")
+        return result if self.is_main else make()
+
     def broadcast_scores(self, values: Sequence[float], device: torch.device) -> list[float]:
         """Rank 0's ``values`` on every rank (the validation scores that select the epoch)."""
         if not self.active:
@@ -58,10 +118,13 @@ class DistContext:
         return tensor.tolist()
 
 
-def from_env(device: torch.device, batch_size: int) -> DistContext:
+def from_env(
+    device: torch.device, batch_size: int, *, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> DistContext:
     """The context of this process: single when ``WORLD_SIZE`` is unset or 1; under
-    ``torchrun``, the process group is initialised once (gloo for CPU, NCCL for CUDA) and on
-    CUDA this process takes GPU ``LOCAL_RANK``. ``batch_size`` (global) must divide evenly."""
+    ``torchrun``, the process group is initialised once (gloo for CPU, NCCL for CUDA), with
+    collectives that wait up to ``timeout_s`` seconds, and on CUDA this process takes GPU
+    ``LOCAL_RANK``. ``batch_size`` (global) must divide evenly."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistContext()
@@ -93,7 +156,7 @@ def from_env(device: torch.device, batch_size: int) -> DistContext:
             )
         torch.cuda.set_device(local)
     if not dist.is_initialized():
-        dist.init_process_group(backend)
+        dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s))
     return DistContext(rank=rank, world_size=world, local_rank=local)
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "adult_fingerprint",
     "book_adult_model",
     "cached_adult_model",
+    "render_timeout_s",
     "run_experiment",
     "run_table",
     "split_validation",
@@ -440,6 +441,14 @@ def cached_adult_model(
     return train_adult_model(adult, config, val_set=val_set, checkpoint_dir=folder)
 
 
+def render_timeout_s(images: int) -> float:
+    """How long other ranks wait for rank 0 to render ``images`` adults: 30 minutes plus one
+    second per image (the renderer and writer make several images a second on 2 CPU cores,
+    so this leaves a wide margin; it only matters if rank 0 hangs, since its errors reach
+    the waiting ranks at once)."""
+    return 1800.0 + float(images)
+
+
 def book_adult_model(
     config: TrainConfig,
     *,
@@ -450,6 +459,7 @@ def book_adult_model(
     root: str | os.PathLike | None = None,
     progress: bool = False,
     context: Any = None,
+    timeout_s: float | None = None,
 ) -> tuple[PoseResNet, Any]:
     """The book's adult starting model: trained on ``pretrain_adults`` adults of
     ``pretrain_set`` (:data:`~infantpose.synthesis.adults.ADULT_PRETRAINING_SETS`: ``surreal``,
@@ -459,7 +469,9 @@ def book_adult_model(
     both), cached under
     ``<data>/cache/pose2d`` (:func:`cached_adult_model`). Chapters 01 and 03 and
     ``python -m infantpose.pose2d adult`` all call this, so they share one model. Under
-    ``torchrun`` (``context``) rank 0 makes the data sets while the others wait."""
+    ``torchrun`` (``context``) rank 0 makes the data sets while the others wait up to
+    ``timeout_s`` (default :func:`render_timeout_s` of the images; NCCL's 10-minute default
+    would end a paper-size run), then load them."""
     from ..config import data_root
 
     def sets():
@@ -471,9 +483,11 @@ def book_adult_model(
         )
 
     if context is not None and context.active:
-        if context.is_main:
-            sets()
-        context.barrier()
-    pretrain, validation = sets()
+        wait = timeout_s or render_timeout_s(pretrain_adults + validation_adults)
+        pretrain, validation = context.main_first(
+            sets, timeout_s=wait, what=f"the {pretrain_adults} + {validation_adults} adult images"
+        )
+    else:
+        pretrain, validation = sets()
     root = Path(root) if root is not None else data_root() / "cache" / "pose2d"
     return cached_adult_model(pretrain, config.replace(epochs=epochs), root, val_set=validation)
