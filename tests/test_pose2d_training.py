@@ -453,6 +453,26 @@ def test_cuda_without_gpu_is_a_clear_error(pose_set):
         fit(PoseResNet(config.model), pose_set, config)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the error is for machines without a GPU")
+def test_the_paper_recipe_without_a_gpu_is_an_error_not_a_silent_cpu_run(
+    pose_set, tmp_path, capsys
+):
+    """``fit --recipe paper`` trained on the CPU when ``--device`` was left out; now the paper
+    recipe asks for CUDA and, without a GPU, stops with an error naming the keys to change."""
+    from infantpose.data.coco import write_coco
+    from infantpose.pose2d.__main__ import main
+    from infantpose.pose2d.config import recipe_config
+
+    assert recipe_config("paper").device == "cuda" and recipe_config("cpu").device == "cpu"
+    write_coco(pose_set, tmp_path / "train.json")
+    code = main(["fit", "--recipe", "paper", "--train", str(tmp_path / "train.json"),
+                 "--images", str(pose_set.image_root), "--out", str(tmp_path / "out")])  # fmt: skip
+    error = capsys.readouterr().err
+    assert code == 2 and not (tmp_path / "out" / "last.pt").exists()
+    for hint in ("no GPU", "`device: cpu`", "parameters:", "paper-smoke", "--device cpu"):
+        assert hint in error, (hint, error)
+
+
 def _cli_fit(tmp_path, name, train, config, processes):
     """``python -m infantpose.pose2d fit`` in one process, or under torchrun in several."""
     import os
@@ -520,6 +540,36 @@ def test_two_processes_under_torchrun_match_one_process(pose_set, tmp_path):
     assert [h["loss_pose"] for h in double["history"]] == pytest.approx(
         [h["loss_pose"] for h in single["history"]], rel=0.1
     )
+
+
+@pytest.mark.slow
+def test_a_run_started_on_two_processes_resumes_on_one(pose_set, tmp_path):
+    """The first epoch under torchrun with 2 gloo processes, the second resumed from its
+    last.pt in one process (a GPU lost between the two): the global batches, optimiser state
+    and schedule do not depend on the number of processes."""
+    config = {
+        "model": {"depth": 18, "input_size": [64, 64], "deconv_channels": [32, 32, 32]},
+        "epochs": 1, "batch_size": 8, "precision": None, "channels_last": False, "log": False,
+        "frozen": [], "domain_adaptation": False, "schedule": "constant", "max_steps_per_epoch": 1,
+    }  # fmt: skip
+    _, first = _cli_fit(tmp_path, "run", pose_set, config, 2)
+    assert first["epoch"] == 0
+    _, resumed = _cli_fit(tmp_path, "run", pose_set, {**config, "epochs": 2}, 1)
+    summary = json.loads((tmp_path / "run" / "fit.json").read_text())
+    assert resumed["epoch"] == 1 and summary["processes"] == 1
+    assert [h["epoch"] for h in resumed["history"]] == [0, 1]
+    assert resumed["history"][0] == first["history"][0]  # the first epoch is kept, not redone
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_a_run_resumes_on_the_gpu(pose_set, tmp_path):
+    """A checkpoint loaded onto the GPU puts its RNG states there; resuming restores them."""
+    config = tiny_config(device="cuda", epochs=1, max_steps_per_epoch=1, schedule="constant")
+    fit(PoseResNet(config.model), pose_set, config, checkpoint_dir=tmp_path)
+    result = fit(PoseResNet(config.model), pose_set, config.replace(epochs=2),
+                 checkpoint_dir=tmp_path)  # fmt: skip
+    assert [h["epoch"] for h in result.history] == [0, 1]
 
 
 def test_distributed_launch_errors_are_clear(monkeypatch):

@@ -50,9 +50,12 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(
-            f"device {str(device)!r} was requested but torch sees no GPU (no CUDA device); "
-            "set `device: cpu` (or `auto`) in the profile or the notebook parameters, or "
-            "device='cpu' in a training config"
+            f"device {str(device)!r} was requested but torch sees no GPU (no CUDA device). "
+            "On a machine without one, set `device: cpu` (or `auto`) in the profile, both at "
+            "its top and under `parameters:` (configs/<profile>.yaml; `paper` asks for cuda, "
+            "and `paper-smoke` with `device: cpu` is the CPU dry run of the paper's shapes), "
+            "or in the notebook's parameters; pass `--device cpu` to `python -m "
+            "infantpose.pose2d`, or device='cpu' in a training config"
         )
     return dev
 

@@ -178,11 +178,12 @@ def cpu_config(**changes: Any) -> TrainConfig:
 
 def recipe_config(name: str, **changes: Any) -> TrainConfig:
     """A named recipe with ``changes``: ``"cpu"`` (:func:`cpu_config`) or ``"paper"`` (FiDIP's
-    :class:`TrainConfig` with ``precision="auto"`` — bf16 on a GPU that supports it — and
-    channels_last, for one GPU). Chapter 03 and
+    :class:`TrainConfig` on ``device="cuda"``, with ``precision="auto"`` — bf16 on a GPU that
+    supports it — and channels_last: without a GPU it stops with an error rather than train
+    for days on the CPU; ``device="cpu"`` asks for that). Chapter 03 and
     ``python -m infantpose.pose2d`` build their configs here, so both train the same model."""
     if name == "cpu":
         return cpu_config(**changes)
     if name == "paper":
-        return TrainConfig(precision="auto", channels_last=True).replace(**changes)
+        return TrainConfig(device="cuda", precision="auto", channels_last=True).replace(**changes)
     raise ValueError(f"train_config={name!r}: 'cpu' or 'paper'")
