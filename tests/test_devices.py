@@ -67,7 +67,7 @@ class OneDevice(TorchDispatchMode):
         kwargs = kwargs or {}
         name = func._schema.name
         if name not in _TRANSFERS:
-            indexing = name.startswith("aten::index")
+            indexing = name.startswith(("aten::index", "aten::_index"))
             devices = {
                 t.device
                 for t in tree_leaves((args, kwargs))
