@@ -205,3 +205,58 @@ def test_starting_model_train_is_the_smoke_profiles_cached_adult_model():
     assert len(first.history) == p["adult_epochs"] and first.fit.best_epoch >= 0
     assert first.note.startswith(f"adult model trained here: {p['pretrain_adults']}")
     assert torch.equal(first.model.final_layer.weight, again.model.final_layer.weight)
+
+
+#: What the papers train with, as the ``paper`` profile must state it for each chapter.
+PAPER = {
+    "01-data-collection": {"train_config": "paper", "input_size": [288, 384], "batch_size": 85},
+    "03-fidip-training": {"train_config": "paper", "input_size": [288, 384], "batch_size": 85,
+                          "epochs": 80},
+    "04-shift-adaptation": {"steps": 15000, "shift_batch": 32, "lr": 1e-4, "teacher_ema": 0.999,
+                            "input_size": [288, 384], "batch_size": 85},
+    "05-zedoi-lifting": {"experiment": "paper"},
+    "06-pose-explorer": {"train_config": "paper", "input_size": [288, 384], "batch_size": 85},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("chapter", sorted(PAPER))
+def test_the_paper_profile_states_the_papers_settings(chapter):
+    """The paper profile runs the paper: no chapter falls back on its CPU-sized cell defaults."""
+    from infantpose.config import load_profile
+    from infantpose.pose2d.__main__ import adult_config
+
+    p = load_profile("paper").parameters_for(chapter)
+    assert {k: p.get(k) for k in PAPER[chapter]} == PAPER[chapter]
+    if "train_config" in p:  # FiDIP's Pose-ResNet-50 at 288×384 (w×h), batch 85
+        config = adult_config(p)
+        assert (config.model.depth, config.model.input_size, config.batch_size) == (
+            50, (288, 384), 85,
+        )  # fmt: skip
+
+
+def test_adult_command_and_every_chapter_of_a_profile_train_one_adult_model():
+    """``adult --profile P`` and each chapter of P that may train the adult model (01, 03, 04,
+    06) ask for the same weights: the same adult fingerprint settings."""
+    from infantpose.config import PROFILE_NAMES, load_profile
+    from infantpose.pose2d import recipe_config
+    from infantpose.pose2d.__main__ import adult_config
+    from infantpose.pose2d.experiment import _not_in_fingerprint
+
+    def key(config):
+        skip = _not_in_fingerprint(config)
+        return {k: v for k, v in config.to_dict().items() if k not in skip}
+
+    for name in PROFILE_NAMES:
+        profile = load_profile(name)
+        command = key(adult_config(profile.parameters_for("03-fidip-training")))
+        for chapter in ("01-data-collection", "03-fidip-training", "04-shift-adaptation",
+                        "06-pose-explorer"):  # fmt: skip
+            p = profile.parameters_for(chapter)
+            # As the chapters build it (their parameter cells' defaults where P says nothing).
+            cell = {"train_config": "cpu", "batch_size": 32, "input_size": [96, 128],
+                    "adult_epochs": 12, **p}  # fmt: skip
+            chapter_config = recipe_config(
+                cell["train_config"], device=p["device"], seed=p["seed"],
+                batch_size=cell["batch_size"], model={"input_size": tuple(cell["input_size"])},
+            ).replace(epochs=cell["adult_epochs"])  # fmt: skip
+            assert key(chapter_config) == command, (name, chapter)

@@ -28,6 +28,7 @@ from pathlib import Path
 from ..config import ConfigError
 from ..io import atomic_path
 from ..logs import OneLineArgumentParser, error_line
+from .config import TrainConfig
 
 RECIPES = ("cpu", "paper")
 
@@ -81,6 +82,22 @@ def _fit(args: argparse.Namespace) -> None:
         )
 
 
+def adult_config(
+    parameters: dict, changes_file: str | None = None, *, device: str | None = None
+) -> TrainConfig:
+    """The adult model's training config from a chapter's profile parameters, as the chapters
+    build it (their recipe, batch and input size; the epochs are ``adult_epochs``), so that
+    ``adult --profile P`` trains the model the chapters of ``P`` then find."""
+    p = parameters
+    return _config(
+        p.get("train_config", "cpu"),
+        changes_file,
+        device=device or p.get("device", "cpu"),
+        **({"batch_size": p["batch_size"]} if "batch_size" in p else {}),
+        **({"model": {"input_size": tuple(p["input_size"])}} if "input_size" in p else {}),
+    ).replace(seed=p.get("seed", 0), epochs=p.get("adult_epochs", 12))
+
+
 def _adult(args: argparse.Namespace) -> None:
     from .. import config as project
     from ..env import resolve_device
@@ -89,13 +106,7 @@ def _adult(args: argparse.Namespace) -> None:
 
     profile = project.load_profile(args.profile)
     p = profile.parameters_for("03-fidip-training")
-    config = _config(
-        p.get("train_config", "cpu"),
-        args.config,
-        device=args.device or p.get("device", "cpu"),
-        **({"batch_size": p["batch_size"]} if "batch_size" in p else {}),
-        **({"model": {"input_size": tuple(p["input_size"])}} if "input_size" in p else {}),
-    ).replace(seed=p.get("seed", 0))
+    config = adult_config(p, args.config, device=args.device)
     context = from_env(resolve_device(config.device), config.batch_size)
     start = starting_model(
         p.get("adult_model", "released"),

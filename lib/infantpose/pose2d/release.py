@@ -102,6 +102,24 @@ class ReleaseData:
 
 RELEASE_DATA = ReleaseData()
 
+#: Why the release is what it is (written into the card). Step costs per image at batch 32,
+#: measured by benchmarks/bench_release.py against the release's architecture in one process.
+RELEASE_CHOICES = {
+    "architecture": "ResNet-18 with 128-channel deconvolutions at 96×128 (w×h): the input every "
+    "chapter fine-tunes at, so the book's hour keeps its size. A training step costs per image, "
+    "against it: a 256-channel head 1.3×, ResNet-34 1.6×, a square 128×128 input 1.3×, "
+    "ResNet-50 with the paper's head 3.5× (bf16 on an AMX CPU; bench_release). No accuracy pilot "
+    "of those was run for release 1: each would also cost every chapter's fine-tuning as much.",
+    "data": "10,000 adults, all in the infants' 640×480 frames: 40 % upright SURREAL-like, 30 % "
+    "on the floor (lying, sitting, kneeling, on all fours), 30 % with the photo look in every "
+    "posture; augmentation (scale, rotation, flip) each epoch.",
+    "length": "epochs of 5,000 images, validated and checkpointed after each; the number of "
+    "epochs is what the compute at hand allowed, the anneal sized to it (the card's curve says "
+    "whether more would pay).",
+    "precision": "bf16 autocast where the CPU has AMX or AVX-512 BF16, else fp32; weights "
+    "shipped in fp16 (the card gives the test scores of both).",
+}
+
 
 def release_config(**changes: Any) -> TrainConfig:
     """The release's training recipe: the CPU recipe (:func:`~infantpose.pose2d.config.cpu_config`:
@@ -432,6 +450,7 @@ def make_release(
     from ..synthesis.standin import load_infant_images
     from .distributed import from_env
     from .evaluate import evaluate
+    from .experiment import render_timeout_s
     from .runtime import resolve_precision
     from .train import fit
 
@@ -443,10 +462,12 @@ def make_release(
     config = config.replace(precision=resolve_precision(device, config.precision))
     context = from_env(device, config.batch_size)
     start_card = read_card() if continue_from_release else None
-    if context.active and context.is_main:
-        release_sets(data, progress=progress)  # rank 0 renders; the others read after the barrier
-    context.barrier()
-    train, validation, test = release_sets(data, progress=progress and context.is_main)
+    images = data.train + data.validation + data.test
+    train, validation, test = context.main_first(  # rank 0 renders; the others then read them
+        lambda: release_sets(data, progress=progress and context.is_main),
+        timeout_s=render_timeout_s(images),
+        what="the release's adult sets",
+    )
     key = json_digest([config.to_dict(), data.__dict__, _records_digest(train),
                        start_card and start_card["weights"]["sha256"]])  # fmt: skip
     root = Path(work_root) if work_root else data_root() / "cache" / "pose2d"
@@ -505,6 +526,7 @@ def make_release(
         "codec": config.codec.to_dict(),
         "training": config.to_dict(),
         "selection": f"epoch chosen on the validation adults by {SELECTION}",
+        "choices": RELEASE_CHOICES,
         "data": {
             "recipe": data.__dict__,
             "train_images": train.num_images,
