@@ -181,6 +181,9 @@ def test_make_release_writes_a_loadable_release_and_resumes(tmp_path):
     assert first["epochs_run"] == 1 and first["epochs_planned"] == 2
     card = make_release(config=config, data=data, out_dir=out, work_root=work, progress=False)
     assert card["epochs_run"] == 2 and card["history"][0] == first["history"][0]  # resumed
+    shipped = make_release(config=config, data=data, out_dir=out, work_root=work, stop_after=1,
+                           progress=False)  # fmt: skip
+    assert shipped["history"] == card["history"]  # two epochs held already: nothing trained
     assert set(CARD_FIELDS) <= set(card)
     assert card["training"]["precision"] in ("fp32", "bf16")  # "auto" resolved to what ran
     assert "stand-in validation infants (4 images)" in card["zero_shot_infants"]["data"]

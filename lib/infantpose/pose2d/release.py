@@ -439,7 +439,8 @@ def make_release(
 
     The run's checkpoints live in ``<data>/cache/pose2d/release_v<version>_<key>`` (the key:
     the config, the data recipe and the starting weights), so running the command again after
-    an interruption resumes it. ``stop_after`` (epochs) ends the run early and still writes the
+    an interruption resumes it. ``stop_after`` (epochs) ends the run early (at once when an
+    interrupted run already holds that many epochs) and still writes the
     release from the best epoch so far (the card says how many of the planned epochs ran).
     Returns the card (None on ranks other than 0 under ``torchrun``).
     """
@@ -482,16 +483,24 @@ def make_release(
         if stop_after is not None and epoch + 1 >= stop_after:
             raise _StopEarly
 
-    try:
-        result = fit(model, train, config, val_set=validation, checkpoint_dir=work,
-                     on_epoch_end=stop)  # fmt: skip
-    except _StopEarly:
-        result = None
+    from .checkpoints import load_checkpoint
+
+    done = load_checkpoint(work / "last.pt")["epoch"] + 1 if (work / "last.pt").exists() else 0
+    # The code that trained is the code the run started with, also when it is resumed later.
+    started = work / "run.json"
+    if done == 0 or not started.exists():
+        write_json_atomic(started, {"commit": commit, "machine": _machine()})
+    trained_by = json.loads(started.read_text(encoding="utf-8"))
+    result = None
+    if stop_after is None or done < stop_after:  # else: ship what the interrupted run reached
+        try:
+            result = fit(model, train, config, val_set=validation, checkpoint_dir=work,
+                         on_epoch_end=stop)  # fmt: skip
+        except _StopEarly:
+            pass
     if not context.is_main:
         return None
     if result is None:  # stopped early: the best epoch so far, from the checkpoint
-        from .checkpoints import load_checkpoint
-
         saved = load_checkpoint(work / "last.pt")
         history, best = saved["history"], saved["best"]
         model.load_state_dict(best["model"])
@@ -561,7 +570,8 @@ def make_release(
             "device": str(resolve_device(config.device)),
             "machine": _machine(),
         },
-        "commit": commit,
+        "commit": trained_by["commit"],
+        "exported_at_commit": commit,
         "remake": REMAKE_COMMAND,
         "weights": {
             "file": weights.name,
