@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import shutil
 import textwrap
@@ -636,6 +637,454 @@ def test_the_anatomy_check_fails_a_chapter_that_breaks_a_rule(tmp_path, change, 
     old, new = change
     assert old in _GOOD_CHAPTER
     problems = _chapter_problems(_write_chapter(tmp_path, _GOOD_CHAPTER.replace(old, new, 1)))
+    assert any(expected in p for p in problems), problems
+
+
+# ------------------------------------------------------------ chapters that teach
+#
+# STYLE.md point 13 and issue 28 add four rules to the anatomy, for the chapters rewritten to
+# teach. Each chapter below is held to the rules it names; 01, 03, 04 and 06 join as their
+# rewrites land (add the chapter and its rules here, nothing else).
+#
+# - "source": a method chapter shows the package's own code for its core step, included from
+#   the file by `{literalinclude}` with `:pyobject:` (or `:start-after:`/`:end-before:`), so it
+#   cannot drift; the list after it quotes lines that are still in that code and cites the
+#   chapter's equations with {eq}.
+# - "glue": conclusions are computed: every `{glue:...}` has its `glue()` in the chapter, every
+#   `glue()` is pasted somewhere, and the summary pastes at least one value and types no
+#   measurement (a number with mm, px, %, s, ...).
+# - "links": other chapters are linked with {doc}, never named as plain "chapter NN" text, and
+#   every {doc} target exists.
+# - "solutions": every exercise is followed by its solution in a collapsed `{dropdown}`.
+
+TEACHING_RULES: dict[str, tuple[str, ...]] = {
+    "00-measuring-pose": ("glue", "links", "solutions"),
+    "02-smil-synthesis": ("glue", "links", "solutions"),
+    "05-zedoi-lifting": ("source", "glue", "links", "solutions"),
+}
+_ALL_RULES = ("source", "glue", "links", "solutions")
+
+# Directives whose body is code, not prose ({dropdown} and the admonitions hold prose).
+_CODE_DIRECTIVE = re.compile(r"\{(code|code-block|code-cell|literalinclude|math|eval-rst)\}")
+_FENCE = re.compile(r"^(?P<indent>\s*)(?P<marks>`{3,}|:{3,})(?P<info>.*)$")
+_SPAN = re.compile(r"(?P<role>\{[\w:-]+\})?`(?P<text>[^`\n]*)`")
+_ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<text>[^`]*)`")
+_MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
+_PLAIN_CHAPTER = re.compile(r"\bchapters?[\s\u00a0-]+\d\d\b", re.I)
+_TYPED_MEASURE = re.compile(
+    r"(?<![\w.@$-])[-+−]?\d+(?:[.,]\d+)?\s?"
+    r"(?:(?:mm|cm|px|ms|min|minutes|seconds|s|m)\b|%(?!\s*(?:CI|confidence|interval)))"
+)
+_INCLUDE = re.compile(
+    r"^(?P<fence>`{3,})\{literalinclude\}\s+(?P<path>\S+)[ \t]*\n(?P<body>.*?)^(?P=fence)[ \t]*$",
+    re.M | re.S,
+)
+_EQ_LABEL = re.compile(r"^\$\$\s*\((?P<label>[\w-]+)\)\s*$", re.M)
+
+
+def _inline_code(text: str) -> list[str]:
+    """The inline code spans of ``text`` (not the text of roles such as {eq}`label`)."""
+    return [m["text"] for m in _SPAN.finditer(text) if not m["role"]]
+
+
+def _prose(markdown: str) -> str:
+    """``markdown`` without code: fenced code blocks and inline code dropped, the bodies of
+    prose directives ({dropdown}, admonitions) kept, roles kept."""
+    out, directives, skipping = [], [], None
+    for line in markdown.splitlines():
+        fence = _FENCE.match(line)
+        if skipping is not None:
+            if fence and fence["marks"] == skipping and not fence["info"].strip():
+                skipping = None
+            continue
+        if fence:
+            info = fence["info"].strip()
+            if not info and directives and directives[-1] == fence["marks"]:
+                directives.pop()  # the end of a prose directive
+            elif info.startswith("{") and not _CODE_DIRECTIVE.match(info):
+                directives.append(fence["marks"])  # a prose directive: its body is kept
+            else:
+                skipping = fence["marks"]  # a code block
+            continue
+        if directives and re.match(r"^\s*:[\w-]+:", line):
+            continue  # a directive's option
+        out.append(line)
+    return _SPAN.sub(lambda m: m[0] if m["role"] else "", "\n".join(out))
+
+
+def _section(markdown: str, title: str) -> str:
+    """The text of the ``## title`` section ('' when there is none)."""
+    match = re.search(rf"^## {re.escape(title)}\s*$(?P<body>.*?)(?=^## |\Z)", markdown, re.M | re.S)
+    return match["body"] if match else ""
+
+
+def _pyobject_source(path: Path, name: str) -> str | None:
+    """The source of ``name`` (``func`` or ``Class.method``) in the Python file ``path``."""
+    text = path.read_text(encoding="utf-8")
+    scope: list[ast.stmt] = ast.parse(text).body
+    node = None
+    for part in name.split("."):
+        node = next(
+            (
+                n
+                for n in scope
+                if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                and n.name == part
+            ),
+            None,
+        )
+        if node is None:
+            return None
+        scope = node.body
+    return ast.get_source_segment(text, node)
+
+
+def _glue_keys(code_cells) -> tuple[set[str], list[re.Pattern]]:
+    """Keys glued by ``glue("key", ...)`` calls: literal ones, and f-string ones as patterns."""
+    literal, patterns = set(), []
+    for cell in code_cells:
+        for node in ast.walk(ast.parse(cell.source)):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name != "glue":
+                continue
+            key = node.args[0]
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                literal.add(key.value)
+            elif isinstance(key, ast.JoinedStr):
+                parts = [
+                    re.escape(v.value) if isinstance(v, ast.Constant) else ".+?" for v in key.values
+                ]
+                patterns.append(re.compile("".join(parts)))
+    return literal, patterns
+
+
+def _glue_references(text: str) -> list[str]:
+    """The keys of every `{glue}`/`{glue:text}`/... role in ``text`` (``doc::key`` kept whole)."""
+    keys = []
+    for role in _ROLE.finditer(text):
+        if role["role"].split(":")[0] != "glue":
+            continue
+        key = role["text"]
+        if role["role"] == "glue:text" and ":" in key.split("::")[-1]:
+            key = key.rsplit(":", 1)[0]  # the format spec
+        keys.append(key)
+    return keys
+
+
+def _doc_exists(target: str, from_dir: str, root: Path = ROOT) -> bool:
+    """Whether the {doc} ``target`` written in a page built in ``book/<from_dir>`` exists."""
+    target = re.sub(r"^.*<(.+)>$", r"\1", target.strip())
+    relative = target[1:] if target.startswith("/") else str(Path(from_dir) / target)
+    doc = Path(os.path.normpath(relative))
+    if doc.parts[:1] == ("notebooks",) and len(doc.parts) == 2:
+        return (root / "notebooks" / f"{doc.name}.md").is_file()
+    return (root / "book" / f"{doc}.md").is_file() or str(doc) == "results"
+
+
+def _link_problems(
+    markdown: str, captions: list[str], from_dir: str, root: Path = ROOT
+) -> list[str]:
+    problems = []
+    for text in [_prose(markdown), *captions]:
+        unlinked = _ROLE.sub(lambda m: "" if m["role"] == "doc" else m[0], text)
+        problems += [
+            f"plain {m[0]!r}: link the chapter with {{doc}}"
+            for m in _PLAIN_CHAPTER.finditer(unlinked)
+        ]
+        problems += [
+            f"{{doc}} `{m['text']}` has no page"
+            for m in _ROLE.finditer(text)
+            if m["role"] == "doc" and not _doc_exists(m["text"], from_dir, root)
+        ]
+    return problems
+
+
+def _teaching_problems(
+    source: Path,
+    rules: tuple[str, ...] = _ALL_RULES,
+    *,
+    root: Path = ROOT,
+    pasted_elsewhere: set[str] = frozenset(),
+) -> list[str]:
+    """What breaks issue 28's rules in the MyST chapter ``source`` (empty: none).
+
+    ``root`` is the project (the included files are under ``root/lib/infantpose``, and the
+    chapter is built in ``root/book/notebooks``); ``pasted_elsewhere`` are this chapter's glue
+    keys that other pages paste (``{glue:text}`chapter.ipynb::key```).
+    """
+    import jupytext
+
+    nb = jupytext.read(source)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    problems = []
+    if "source" in rules:
+        built_in, package = root / "book" / "notebooks", (root / "lib" / "infantpose").resolve()
+        labels = set(_EQ_LABEL.findall(markdown))
+        includes = list(_INCLUDE.finditer(markdown))
+        if not includes:
+            problems.append("no {literalinclude} of the package's own code for the core step")
+        for n, include in enumerate(includes):
+            where = f"{{literalinclude}} {include['path']}"
+            path = (built_in / include["path"]).resolve()
+            if not path.is_relative_to(package) or not path.is_file():
+                problems.append(
+                    f"{where}: not a file of the package (paths are relative to book/notebooks/)"
+                )
+                continue
+            options = dict(re.findall(r"^:([\w-]+):\s*(.*?)\s*$", include["body"], re.M))
+            if "pyobject" in options:
+                code = _pyobject_source(path, options["pyobject"])
+                if code is None:
+                    problems.append(f"{where}: no function or class {options['pyobject']!r} in it")
+                    continue
+            elif {"start-after", "end-before"} <= set(options):
+                text = path.read_text(encoding="utf-8")
+                if options["start-after"] not in text or options["end-before"] not in text:
+                    problems.append(f"{where}: a marker is not in the file")
+                    continue
+                code = text.split(options["start-after"], 1)[1].split(options["end-before"], 1)[0]
+            else:
+                problems.append(f"{where}: neither :pyobject: nor :start-after:/:end-before:")
+                continue
+            # The annotation: the first list after the include, before the next include/heading.
+            after = markdown[
+                include.end() : includes[n + 1].start() if n + 1 < len(includes) else None
+            ]
+            after = re.split(r"^#", after, maxsplit=1, flags=re.M)[0]
+            listed = re.search(r"^(?:- |\d+\. ).*?(?=\n\n(?![ ]{2})|\Z)", after, re.M | re.S)
+            annotation = listed[0] if listed else ""
+            quotes = _inline_code(annotation)
+            flat = " ".join(code.split())
+            missing = [q for q in quotes if " ".join(q.split()) not in flat]
+            if not quotes:
+                problems.append(f"{where}: no annotation quoting its lines (a list after it)")
+            problems += [
+                f"{where}: the annotation quotes `{q}`, which is not in the code" for q in missing
+            ]
+            cited = [m["text"] for m in _ROLE.finditer(annotation) if m["role"] == "eq"]
+            if not cited:
+                problems.append(f"{where}: the annotation cites no equation with {{eq}}")
+            problems += [
+                f"{where}: {{eq}} `{c}` is not an equation of the chapter"
+                for c in cited
+                if c not in labels
+            ]
+    if "glue" in rules:
+        literal, patterns = _glue_keys(code_cells)
+        pasted = set(_glue_references(markdown))
+        problems += [
+            f"{{glue}} `{k}` is never glued in the chapter"
+            for k in sorted(pasted)
+            if k not in literal and not any(p.fullmatch(k) for p in patterns)
+        ]
+        used = pasted | set(pasted_elsewhere)
+        problems += [f"glue('{k}') is never pasted" for k in sorted(literal - used)]
+        problems += [
+            f"glue(f'{p.pattern}') is never pasted"
+            for p in patterns
+            if not any(p.fullmatch(k) for k in used)
+        ]
+        summary = _section(markdown, "Summary")
+        if not _glue_references(summary):
+            problems.append("the summary pastes no computed value with {glue}")
+        typed = _ROLE.sub("", _MATH.sub("", _prose(summary)))
+        problems += [
+            f"the summary types the measurement {m[0]!r}: glue it"
+            for m in _TYPED_MEASURE.finditer(typed)
+        ]
+    if "links" in rules:
+        captions = [
+            str(c.metadata.get("mystnb", {}).get("figure", {}).get("caption", ""))
+            for c in code_cells
+        ]
+        problems += _link_problems(markdown, captions, "notebooks", root)
+    if "solutions" in rules:
+        exercises = _section(markdown, "Exercises")
+        items = re.split(r"^\d+\.\s", exercises, flags=re.M)[1:]
+        if not items:
+            problems.append("no numbered exercises")
+        problems += [
+            f"exercise {n} has no collapsed solution (a {{dropdown}} after it)"
+            for n, item in enumerate(items, start=1)
+            if not re.search(r"^\s*`{3,}\{dropdown\}", item, re.M)
+        ]
+    return problems
+
+
+def _pasted_from_other_pages(chapter: str) -> set[str]:
+    """The keys of ``chapter`` that the book's other pages paste (``chapter.ipynb::key``)."""
+    pages = [*(ROOT / "book").glob("*.md"), *(ROOT / "notebooks").glob("*.md")]
+    keys = set()
+    for page in pages:
+        for key in _glue_references(page.read_text(encoding="utf-8")):
+            doc, _, name = key.rpartition("::")
+            if doc and Path(doc).stem == chapter:
+                keys.add(name)
+    return keys
+
+
+def test_the_teaching_rules_name_real_chapters():
+    assert set(TEACHING_RULES) <= set(CHAPTERS)
+    assert all(set(rules) <= set(_ALL_RULES) for rules in TEACHING_RULES.values())
+
+
+@pytest.mark.parametrize("chapter", sorted(TEACHING_RULES))
+def test_each_rewritten_chapter_teaches(chapter):
+    source = ROOT / "notebooks" / f"{chapter}.md"
+    problems = _teaching_problems(
+        source, TEACHING_RULES[chapter], pasted_elsewhere=_pasted_from_other_pages(chapter)
+    )
+    assert problems == []
+
+
+def test_the_introduction_links_chapters_and_pastes_what_they_glued():
+    intro = (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
+    assert _link_problems(intro, [], ".") == []
+    # myst-nb 1.4 splits `doc::key` at its last ':' and takes `key` for the format: a pasted
+    # value from another page needs its format spec (`doc.ipynb::key:.1f`, `...:s`).
+    bare = [
+        m["text"]
+        for m in _ROLE.finditer(intro)
+        if m["role"] == "glue:text" and ":" not in m["text"].split("::")[-1]
+    ]
+    assert bare == [], f"give these pastes a format spec: {bare}"
+    import jupytext
+
+    for key in _glue_references(intro):
+        doc, _, name = key.rpartition("::")
+        assert doc, f"the introduction pastes {key!r}, which is no chapter's (`chapter.ipynb::key`)"
+        chapter = ROOT / "notebooks" / f"{Path(doc).stem}.md"
+        assert chapter.is_file(), f"{key!r}: no chapter {chapter.name}"
+        cells = [c for c in jupytext.read(chapter).cells if c.cell_type == "code"]
+        literal, patterns = _glue_keys(cells)
+        assert name in literal or any(p.fullmatch(name) for p in patterns), (
+            f"the introduction pastes {name!r}, which {chapter.name} does not glue"
+        )
+
+
+def test_every_term_used_is_in_the_glossary():
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
+    files = [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+    assert "glossary" in files
+    glossary = (ROOT / "book" / "glossary.md").read_text(encoding="utf-8")
+    block = re.search(r"^```\{glossary\}\n(?P<body>.*?)^```", glossary, re.M | re.S)
+    assert block, "book/glossary.md has no {glossary} directive"
+    terms = {line.strip().lower() for line in block["body"].splitlines() if re.match(r"^\S", line)}
+    pages = [*(ROOT / "book").glob("*.md"), *(ROOT / "notebooks").glob("*.md")]
+    used = {
+        (page.name, re.sub(r"^.*<(.+)>$", r"\1", m["text"]).strip())
+        for page in pages
+        for m in _ROLE.finditer(page.read_text(encoding="utf-8"))
+        if m["role"] == "term"
+    }
+    assert used, "no {term} role found: the pattern no longer matches the pages"
+    assert sorted((p, t) for p, t in used if t.lower() not in terms) == []
+
+
+_GOOD_TEACHING_CHAPTER = """\
+---
+jupytext:
+  text_representation: {extension: .md, format_name: myst}
+kernelspec: {display_name: Python 3, language: python, name: python3}
+---
+# A title
+
+$$
+y = 2 x
+$$ (eq-double)
+
+```{literalinclude} ../../lib/infantpose/demo.py
+:pyobject: double
+:lineno-match:
+```
+
+- `return 2 * x` is {eq}`eq-double`.
+
+See {doc}`00-measuring-pose` for the metrics.
+
+```{code-cell} ipython3
+from myst_nb import glue
+
+glue("doubled", 2 * 21, display=False)
+for name in ("a", "b"):
+    glue(f"part-{name}", 1, display=False)
+```
+
+It gives {glue:text}`doubled:d`, and {glue:text}`part-a:d`.
+
+## Summary
+
+- Doubling gives {glue:text}`doubled:d`, with a 95 % CI.
+
+## Exercises
+
+1. Double 3.
+
+   ```{dropdown} Solution
+   Six.
+   ```
+
+2. Double 4.
+
+   ```{dropdown} Solution
+   Eight.
+   ```
+"""
+
+
+def _teaching_project(tmp_path: Path, text: str) -> Path:
+    package = tmp_path / "lib" / "infantpose"
+    package.mkdir(parents=True)
+    (package / "demo.py").write_text('def double(x):\n    """Twice x."""\n    return 2 * x\n')
+    (tmp_path / "book" / "notebooks").mkdir(parents=True)
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "00-measuring-pose.md").write_text("# Measuring\n")
+    chapter = tmp_path / "notebooks" / "07-demo.md"
+    chapter.write_text(text)
+    return chapter
+
+
+def test_the_teaching_rules_pass_a_good_chapter(tmp_path):
+    assert (
+        _teaching_problems(_teaching_project(tmp_path, _GOOD_TEACHING_CHAPTER), root=tmp_path) == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # source: included, from the package, an object that exists, annotated against equations
+        (("```{literalinclude} ../../lib/infantpose/demo.py\n:pyobject: double\n:lineno-match:\n```\n", ""), "no {literalinclude}"),
+        (("../../lib/infantpose/demo.py", "../../lib/infantpose/other.py"), "not a file of the package"),
+        ((":pyobject: double", ":pyobject: triple"), "no function or class 'triple'"),
+        ((":pyobject: double\n", ""), "neither :pyobject:"),
+        (("- `return 2 * x` is", "- `return 3 * x` is"), "quotes `return 3 * x`, which is not in the code"),
+        (("- `return 2 * x` is {eq}`eq-double`.", "It doubles."), "no annotation quoting its lines"),
+        (("is {eq}`eq-double`.", "doubles."), "cites no equation"),
+        (("is {eq}`eq-double`.", "is {eq}`eq-triple`."), "`eq-triple` is not an equation"),
+        # glue: pasted values are glued, glued values are pasted, the summary is computed
+        (("and {glue:text}`part-a:d`.", "and {glue:text}`part-a:d`, {glue:text}`missing:.1f`."), "`missing` is never glued"),
+        (('glue("doubled", 2 * 21, display=False)', 'glue("doubled", 2 * 21, display=False)\nglue("spare", 0, display=False)'), "glue('spare') is never pasted"),
+        (("and {glue:text}`part-a:d`.", "and more."), "glue(f'part\\-.+?') is never pasted"),
+        (("- Doubling gives {glue:text}`doubled:d`, with a 95 % CI.", "- Doubling works."), "the summary pastes no computed value"),
+        (("with a 95 % CI.", "with a 95 % CI, 12.5 mm better."), "types the measurement '12.5 mm'"),
+        (("with a 95 % CI.", "with a 95 % CI in 80 % of runs."), "types the measurement '80 %'"),
+        # links: {doc}, never plain "chapter NN"; the target exists
+        (("See {doc}`00-measuring-pose` for", "See chapter 00 for"), "plain 'chapter 00'"),
+        (("See {doc}`00-measuring-pose` for", "See {doc}`01-data` for"), "{doc} `01-data` has no page"),
+        # solutions: one collapsed solution per exercise
+        (("2. Double 4.\n\n   ```{dropdown} Solution\n   Eight.\n   ```\n", "2. Double 4.\n"), "exercise 2 has no collapsed solution"),
+    ],
+)  # fmt: skip
+def test_the_teaching_rules_fail_a_chapter_that_breaks_one(tmp_path, change, expected):
+    old, new = change
+    assert old in _GOOD_TEACHING_CHAPTER
+    chapter = _teaching_project(tmp_path, _GOOD_TEACHING_CHAPTER.replace(old, new, 1))
+    problems = _teaching_problems(chapter, root=tmp_path)
     assert any(expected in p for p in problems), problems
 
 

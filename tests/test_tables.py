@@ -86,3 +86,23 @@ def test_verdict_text_writes_the_difference_its_interval_and_the_verdict():
     assert (
         verdict_text(one, "AP points", digits=2) == "x − y: -10.00 AP points (one seed): one seed"
     )
+
+
+def test_glue_hands_plain_python_values_to_the_prose(monkeypatch):
+    import myst_nb
+
+    from infantpose.tables import glue
+
+    glued = []
+    monkeypatch.setattr(myst_nb, "glue", lambda *a, **k: glued.append((a, k)))
+    glue("gap-mm", np.float64(2.5))
+    glue("seeds", np.int64(3))
+    glue("verdict", "better")
+    assert glued == [
+        (("gap-mm", 2.5), {"display": False}),
+        (("seeds", 3), {"display": False}),
+        (("verdict", "better"), {"display": False}),
+    ]
+    assert (
+        type(glued[0][0][1]) is float and type(glued[1][0][1]) is int
+    )  # repr '2.5', not 'np.float64(2.5)'

@@ -6,7 +6,8 @@ result rows (one per configuration × seed); :func:`paper_beside` puts a paper's
 to ours with both sources named in the column headers; :func:`paired_verdict` says whether
 one configuration beats another from their differences paired by seed, so that every
 "better", "worse" or "no difference" in a chapter is computed, never written in advance;
-:func:`verdict_text` writes one such verdict as a sentence.
+:func:`verdict_text` writes one such verdict as a sentence, and :func:`glue` hands a computed
+value to the chapter's prose.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ import pandas as pd
 
 from .metrics import mean_ci
 
-__all__ = ["format_mean_ci", "paired_verdict", "paper_beside", "seed_table", "verdict_text"]
+__all__ = [
+    "format_mean_ci",
+    "glue",
+    "paired_verdict",
+    "paper_beside",
+    "seed_table",
+    "verdict_text",
+]
 
 
 def format_mean_ci(values: Sequence[float], digits: int = 1, confidence: float = 0.95) -> str:
@@ -138,3 +146,17 @@ def verdict_text(verdict: Mapping[str, Any], unit: str, digits: int = 1) -> str:
         f"{verdict['a']} − {verdict['b']}: {verdict['estimate']:+.{digits}f} {unit} "
         f"({interval}): {verdict['verdict']}"
     )
+
+
+def glue(name: str, value: Any) -> None:
+    """Hand ``value`` to the chapter's prose as ``name`` (myst-nb's ``glue``, not displayed).
+
+    A chapter states its conclusions in sentences that paste computed values
+    (``{glue:text}`name:.1f```), never typed numbers. numpy scalars become Python ones first:
+    their repr (``np.float64(2.5)``) is text the book cannot format as a number.
+    """
+    from myst_nb import glue as myst_glue
+
+    if isinstance(value, np.generic):
+        value = value.item()
+    myst_glue(name, value, display=False)
