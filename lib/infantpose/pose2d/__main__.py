@@ -135,6 +135,7 @@ def _release(args: argparse.Namespace) -> None:
         continue_from_release=args.continue_from_release,
         out_dir=args.out or RELEASE_DIR,
         stop_after=args.stop_after,
+        work_dir=args.work,
     )
     if card is not None:
         test, infants = card["test"], card["zero_shot_infants"]
@@ -170,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     release.add_argument("--epochs", type=int, help="planned epochs of 5,000 images (default 28)")
     release.add_argument("--stop-after", type=int, help="end after this many epochs, and ship")
     release.add_argument("--out", help="folder for adult.safetensors and adult.json")
+    release.add_argument(
+        "--work", help="the run's checkpoint folder (default: keyed by its settings)"
+    )
     fit.add_argument("--recipe", choices=RECIPES, default="cpu", help="the base config")
     for command in (fit, adult, release):
         command.add_argument("--config", help="JSON object of TrainConfig fields to change")

@@ -432,6 +432,7 @@ def make_release(
     continue_from_release: bool = False,
     out_dir: str | os.PathLike = RELEASE_DIR,
     work_root: str | os.PathLike | None = None,
+    work_dir: str | os.PathLike | None = None,
     stop_after: int | None = None,
     progress: bool = True,
 ) -> dict[str, Any] | None:
@@ -439,7 +440,8 @@ def make_release(
 
     The run's checkpoints live in ``<data>/cache/pose2d/release_v<version>_<key>`` (the key:
     the config, the data recipe and the starting weights), so running the command again after
-    an interruption resumes it. ``stop_after`` (epochs) ends the run early (at once when an
+    an interruption resumes it; ``work_dir`` names that folder instead (a run whose code or
+    config format changed since it started). ``stop_after`` (epochs) ends the run early (at once when an
     interrupted run already holds that many epochs) and still writes the
     release from the best epoch so far (the card says how many of the planned epochs ran).
     Returns the card (None on ranks other than 0 under ``torchrun``).
@@ -472,7 +474,7 @@ def make_release(
     key = json_digest([config.to_dict(), data.__dict__, _records_digest(train),
                        start_card and start_card["weights"]["sha256"]])  # fmt: skip
     root = Path(work_root) if work_root else data_root() / "cache" / "pose2d"
-    work = root / f"release_v{RELEASE_VERSION}_{key}"
+    work = Path(work_dir) if work_dir else root / f"release_v{RELEASE_VERSION}_{key}"
     seed_everything(config.seed)
     model = PoseResNet(config.model)
     if start_card is not None:
