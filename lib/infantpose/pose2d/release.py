@@ -358,18 +358,30 @@ def training_flops(config: PoseResNetConfig) -> float:
 
 
 def gpu_estimate(
-    card: dict[str, Any], *, peak_tflops: float = 989.0, utilisation: float = 0.3
+    card: dict[str, Any],
+    *,
+    peak_tflops: float = 989.0,
+    utilisation: float = 0.3,
+    sample_ms: float = 3.75,
+    loader_cores: int = 16,
 ) -> dict[str, float]:
     """What the card's run would take on one GPU, estimated, not measured: its training images
     × :func:`training_flops` at ``utilisation`` of ``peak_tflops`` (an H100's dense bf16 peak),
-    and the data-loading cores that would keep up (the card's CPU images per second, per core)."""
+    against the data loader's time, ``sample_ms`` of CPU per training sample (JPEG decoding,
+    augmentation, warp, targets: 3.75 ms measured by benchmarks/bench_release.py on the
+    release's 640×480 renders) spread over ``loader_cores`` worker cores."""
     training = card["training"]
     steps = card["data"]["train_images"] // training["batch_size"]
     steps = min(steps, training["max_steps_per_epoch"] or steps)
     images = steps * training["batch_size"] * len(card["history"])
     flops = training_flops(PoseResNetConfig.from_dict(card["model"]))
-    seconds = images * flops / (peak_tflops * 1e12 * utilisation)
-    return {"images": images, "gflops_per_image": flops / 1e9, "gpu_seconds": seconds}
+    return {
+        "images": images,
+        "gflops_per_image": flops / 1e9,
+        "gpu_seconds": images * flops / (peak_tflops * 1e12 * utilisation),
+        "loader_seconds": images * sample_ms / 1000 / loader_cores,
+        "loader_cores": loader_cores,
+    }
 
 
 # -- making --------------------------------------------------------------------------------
