@@ -20,7 +20,19 @@ PACKAGE = Path(infantpose.__file__).resolve().parent
 #: same). A top-level module or subpackage may import from its own layer and the ones below.
 LAYERS: tuple[tuple[str, ...], ...] = (
     # 0 foundation: joint layouts, configs, files, images, the pinhole camera, the optimiser
-    ("camera", "compat", "config", "env", "images", "io", "keypoints", "logs", "optim", "progress"),
+    (
+        "camera",
+        "checked",
+        "compat",
+        "config",
+        "env",
+        "images",
+        "io",
+        "keypoints",
+        "logs",
+        "optim",
+        "progress",
+    ),
     # 1 published formats, bodies, measures
     ("body", "data", "metrics", "runs", "tables"),
     # 2 the renderer: labelled images, no file format

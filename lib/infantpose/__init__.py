@@ -16,7 +16,8 @@ the ones below it, and no module imports itself back (``tests/test_layers.py`` h
 1. published formats and measures: :mod:`.data` (COCO, SyRIP, MINI-RGBD, SURREAL, video,
    selection, co-labelling), :mod:`.body` (body models, poses, fitting, priors),
    :mod:`.metrics`, :mod:`.tables`, :mod:`.runs`
-0. foundation: :mod:`.keypoints`, :mod:`.config`, :mod:`.io`, :mod:`.images`, :mod:`.camera`
+0. foundation: :mod:`.keypoints`, :mod:`.config`, :mod:`.checked` (the one typed-config class),
+   :mod:`.io`, :mod:`.images`, :mod:`.camera`
    (the pinhole camera), :mod:`.optim`, :mod:`.env` (seeds, devices), :mod:`.progress`,
    :mod:`.logs`, :mod:`.compat`
 """
@@ -34,6 +35,7 @@ _SUBMODULES = (
     "body",
     "book",
     "camera",
+    "checked",
     "compat",
     "config",
     "data",
@@ -62,6 +64,7 @@ if TYPE_CHECKING:  # pragma: no cover
         body,
         book,
         camera,
+        checked,
         compat,
         config,
         data,
