@@ -12,10 +12,10 @@ Every config rejects unknown keys (``replace(epocs=3)`` is an error naming ``epo
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..config import check_keys, check_values
+from ..checked import CheckedConfig
 from .heatmaps import HeatmapCodec
 from .model import PoseResNetConfig
 from .transforms import AugmentConfig
@@ -32,7 +32,7 @@ SELECTION = "validation AP, ties broken by validation mean OKS, then by the late
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(CheckedConfig):
     """Everything that defines a training run; defaults are FiDIP's (Pose-ResNet code, v1 yaml)."""
 
     model: PoseResNetConfig = field(
@@ -73,65 +73,28 @@ class TrainConfig:
         "max_steps_per_epoch": "[1, inf)", "seed": "[0, inf)", "num_workers": "[0, inf)",
     }  # fmt: skip
 
+    _nested: ClassVar[dict[str, type]] = {
+        "model": PoseResNetConfig, "augment": AugmentConfig, "codec": HeatmapCodec
+    }  # fmt: skip
+
     def __post_init__(self) -> None:
-        check_values(self, "TrainConfig", self._limits)  # before anything uses a value
-        if isinstance(self.model, dict):
-            self.model = PoseResNetConfig.from_dict(self.model)
-        if isinstance(self.augment, dict):
-            self.augment = AugmentConfig.from_dict(self.augment)
-        if isinstance(self.codec, dict):
-            self.codec = HeatmapCodec.from_dict(self.codec, "TrainConfig.codec")
-        self.frozen = tuple(self.frozen)
-        self.classifier_hidden = tuple(self.classifier_hidden)
+        super().__post_init__()  # names, numbers and nested mappings, before anything uses them
         if self.optimizer not in _OPTIMIZERS:
             raise ValueError(f"TrainConfig.optimizer={self.optimizer!r}: one of {_OPTIMIZERS}")
         if self.schedule not in _SCHEDULES:
             raise ValueError(f"TrainConfig.schedule={self.schedule!r}: one of {_SCHEDULES}")
-        if not 0.0 <= self.warmup_fraction < 1.0:
-            raise ValueError(f"TrainConfig.warmup_fraction={self.warmup_fraction}: in [0, 1)")
         if self.precision not in _PRECISIONS:
             raise ValueError(f"TrainConfig.precision={self.precision!r}: one of {_PRECISIONS}")
         if str(self.device).split(":")[0] not in ("cpu", "cuda", "auto"):
             raise ValueError(
                 f"TrainConfig.device={self.device!r}: 'cpu', 'cuda', 'cuda:N' or 'auto'"
             )
-        for name in ("epochs", "batch_size", "pre_epochs", "pre_batch_size"):
-            if int(getattr(self, name)) < (0 if name.endswith("epochs") else 1):
-                raise ValueError(f"TrainConfig.{name}={getattr(self, name)}: must be positive")
 
     @property
     def resumable_epochs(self) -> bool:
         """Whether asking for more epochs can continue a run: only with a constant rate (an
         annealed rate depends on the total length, so a longer run is a different run)."""
         return self.schedule == "constant"
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["model"] = self.model.to_dict()
-        d["augment"] = None if self.augment is None else asdict(self.augment)
-        d["codec"] = self.codec.to_dict()
-        d["frozen"] = list(self.frozen)
-        d["classifier_hidden"] = list(self.classifier_hidden)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "TrainConfig") -> TrainConfig:
-        check_keys(d, cls, where)
-        return cls(**d)
-
-    def replace(self, **changes: Any) -> TrainConfig:
-        """A copy with some fields changed; ``model``, ``augment`` and ``codec`` may be dicts of
-        changes to the nested settings. An unknown name is an error (with the closest one)."""
-        check_keys(changes, TrainConfig, "TrainConfig.replace")
-        d = self.to_dict()
-        for nested in ("model", "augment", "codec"):
-            if isinstance(changes.get(nested), dict) and isinstance(d[nested], dict):
-                check_keys(changes[nested], d[nested], f"TrainConfig.replace({nested}=...)")
-                changes[nested] = {**d[nested], **changes[nested]}
-            elif hasattr(changes.get(nested), "to_dict"):
-                changes[nested] = changes[nested].to_dict()
-        d.update(changes)
-        return TrainConfig.from_dict(d)
 
 
 def cpu_config(**changes: Any) -> TrainConfig:

@@ -26,13 +26,13 @@ over-corrects by a quarter.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 
-from ..config import check_keys
+from ..checked import CheckedConfig
 from .transforms import transform_preds
 
 __all__ = [
@@ -49,7 +49,7 @@ _DECODINGS = ("quarter", "dark", "argmax")
 
 
 @dataclass(frozen=True)
-class HeatmapCodec:
+class HeatmapCodec(CheckedConfig):
     """How keypoints become heatmaps and back: one setting for training and every evaluation.
 
     ``targets``: ``"quantised"`` (the reference: a Gaussian at the rounded centre) or
@@ -66,13 +66,14 @@ class HeatmapCodec:
     flip_test: bool = False
     flip_shift: float = 1.0
 
+    _limits: ClassVar[dict[str, str]] = {"flip_shift": "[0, 2]"}  # heatmap pixels
+
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.targets not in _TARGETS:
             raise ValueError(f"codec targets={self.targets!r}: one of {_TARGETS}")
         if self.decoding not in _DECODINGS:
             raise ValueError(f"codec decoding={self.decoding!r}: one of {_DECODINGS}")
-        if not 0.0 <= float(self.flip_shift) <= 2.0:
-            raise ValueError(f"codec flip_shift={self.flip_shift}: heatmap pixels in [0, 2]")
 
     @classmethod
     def precise(cls) -> HeatmapCodec:
@@ -87,14 +88,6 @@ class HeatmapCodec:
     def post(self) -> str | None:
         """The ``post`` argument of :func:`decode_heatmaps`."""
         return None if self.decoding == "argmax" else self.decoding
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "heatmap codec") -> HeatmapCodec:
-        check_keys(d, cls, where)
-        return cls(**d)
 
 
 def gaussian_targets(

@@ -15,14 +15,14 @@ the book is trained on the adult synthetic set instead of ImageNet + COCO (:mod:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from ..checked import CheckedConfig
 from ..compat import import_torchvision
-from ..config import check_keys, check_values
 
 __all__ = ["PoseResNet", "PoseResNetConfig", "build_pose_resnet"]
 
@@ -31,7 +31,7 @@ FEATURE_CHANNELS = {18: 512, 34: 512, 50: 2048, 101: 2048, 152: 2048}
 
 
 @dataclass
-class PoseResNetConfig:
+class PoseResNetConfig(CheckedConfig):
     """What defines a Pose-ResNet. ``input_size`` is ``(width, height)`` as in the papers' yaml."""
 
     depth: int = 50
@@ -40,18 +40,16 @@ class PoseResNetConfig:
     input_size: tuple[int, int] = (192, 256)
     channel_order: str = "RGB"
 
+    _limits: ClassVar[dict[str, str]] = {
+        "num_joints": "[1, inf)", "deconv_channels": "[1, inf)", "input_size": "(0, inf)"
+    }  # fmt: skip
+
     def __post_init__(self) -> None:
-        check_values(
-            self,
-            "PoseResNetConfig",
-            {"num_joints": "[1, inf)", "deconv_channels": "[1, inf)", "input_size": "(0, inf)"},
-        )
+        super().__post_init__()
         if self.depth not in FEATURE_CHANNELS:
             raise ValueError(f"depth={self.depth}: choose one of {sorted(FEATURE_CHANNELS)}")
         if self.channel_order not in ("RGB", "BGR"):
             raise ValueError(f"channel_order={self.channel_order!r}: 'RGB' or 'BGR'")
-        self.deconv_channels = tuple(int(c) for c in self.deconv_channels)
-        self.input_size = (int(self.input_size[0]), int(self.input_size[1]))
         stride = 4 * 2 ** (3 - len(self.deconv_channels))
         w, h = self.input_size
         if w % 32 or h % 32:
@@ -73,17 +71,6 @@ class PoseResNetConfig:
     @property
     def feature_channels(self) -> int:
         return FEATURE_CHANNELS[self.depth]
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["deconv_channels"] = list(self.deconv_channels)
-        d["input_size"] = list(self.input_size)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "PoseResNetConfig") -> PoseResNetConfig:
-        check_keys(d, cls, where)
-        return cls(**d)
 
 
 class PoseResNet(nn.Module):
@@ -139,6 +126,4 @@ class PoseResNet(nn.Module):
 
 def build_pose_resnet(config: PoseResNetConfig | None = None, **overrides: Any) -> PoseResNet:
     """A fresh :class:`PoseResNet`; ``overrides`` change fields of ``config`` (or the defaults)."""
-    base = (config or PoseResNetConfig()).to_dict()
-    base.update(overrides)
-    return PoseResNet(PoseResNetConfig.from_dict(base))
+    return PoseResNet((config or PoseResNetConfig()).replace(**overrides))
