@@ -106,7 +106,10 @@ class CheckedConfig:
             change, current = changes.get(name), getattr(self, name)
             if isinstance(change, Mapping) and current is not None:
                 changes[name] = current._changed(change, f"{where}({name}=...)")
-        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+        # Not dataclasses.replace: it would pass init-only arguments (a moved name) their
+        # current value; here only fields are carried over.
+        kept = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}  # type: ignore[arg-type]
+        return type(self)(**{**kept, **changes})
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain JSON values: nested configs as mappings, tuples as lists."""

@@ -6,13 +6,17 @@ ResNet-50 at 288×384, batch 85, 80 epochs, Adam 1e-3 without weight decay and a
 offset, conv1/bn1/layer1/layer2 frozen. :func:`cpu_config` is the recipe the book's CPU runs
 use, chosen by pilots on validation splits (its docstring gives the reason for each choice).
 
-Every config rejects unknown keys (``replace(epocs=3)`` is an error naming ``epochs``), in
-``replace``, ``from_dict`` and the nested model, augmentation and codec settings.
+Every config is a :class:`~infantpose.checked.CheckedConfig`: unknown keys are errors
+(``replace(epocs=3)`` names ``epochs``), in ``replace``, ``from_dict`` and the nested model,
+augmentation and codec settings, and every number is checked where it is declared. The codec
+belongs to the model's config (``model.codec``); ``config.codec`` reads it, and ``codec`` in a
+mapping (a checkpoint written before it moved) goes into ``model``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import InitVar, dataclass, field
 from typing import Any, ClassVar
 
 from ..checked import CheckedConfig
@@ -50,7 +54,6 @@ class TrainConfig(CheckedConfig):
     classifier_hidden: tuple[int, int] = (2048, 512)
     frozen: tuple[str, ...] = PAPER_FROZEN
     heatmap_sigma: float = 3.0
-    codec: HeatmapCodec = field(default_factory=HeatmapCodec)
     augment: AugmentConfig | None = field(default_factory=AugmentConfig)
     optimizer: str = "adam"
     schedule: str = "constant"
@@ -64,6 +67,9 @@ class TrainConfig(CheckedConfig):
     num_workers: int = 0
     cache_images: bool = True
     log: bool = True
+    #: The codec is the model's (``model.codec``, read back as ``config.codec``); given here,
+    #: it goes into ``model``, as ``codec`` in a mapping does (files written before it moved).
+    codec: InitVar[HeatmapCodec | Mapping | None] = None
 
     _limits: ClassVar[dict[str, str]] = {
         "epochs": "[0, inf)", "batch_size": "[1, inf)", "lr": "(0, inf)",
@@ -73,12 +79,13 @@ class TrainConfig(CheckedConfig):
         "max_steps_per_epoch": "[1, inf)", "seed": "[0, inf)", "num_workers": "[0, inf)",
     }  # fmt: skip
 
-    _nested: ClassVar[dict[str, type]] = {
-        "model": PoseResNetConfig, "augment": AugmentConfig, "codec": HeatmapCodec
-    }  # fmt: skip
+    _nested: ClassVar[dict[str, type]] = {"model": PoseResNetConfig, "augment": AugmentConfig}
+    _moved: ClassVar[dict[str, str]] = {"codec": "model"}
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, codec: HeatmapCodec | Mapping | None) -> None:
         super().__post_init__()  # names, numbers and nested mappings, before anything uses them
+        if codec is not None:
+            self.model = self.model.replace(codec=codec)
         if self.optimizer not in _OPTIMIZERS:
             raise ValueError(f"TrainConfig.optimizer={self.optimizer!r}: one of {_OPTIMIZERS}")
         if self.schedule not in _SCHEDULES:
@@ -95,6 +102,15 @@ class TrainConfig(CheckedConfig):
         """Whether asking for more epochs can continue a run: only with a constant rate (an
         annealed rate depends on the total length, so a longer run is a different run)."""
         return self.schedule == "constant"
+
+
+def _codec(config: TrainConfig) -> HeatmapCodec:
+    """The codec the model is trained with: the model's own (``config.model.codec``)."""
+    return config.model.codec
+
+
+# Set after the class: ``codec`` is also the init-only argument above.
+TrainConfig.codec = property(_codec)  # type: ignore[assignment]
 
 
 def cpu_config(**changes: Any) -> TrainConfig:
@@ -119,7 +135,12 @@ def cpu_config(**changes: Any) -> TrainConfig:
     * 2 pre-stage epochs at batch 64 and a (512, 128) domain classifier.
     """
     base = TrainConfig(
-        model=PoseResNetConfig(depth=18, input_size=(96, 128), deconv_channels=(128, 128, 128)),
+        model=PoseResNetConfig(
+            depth=18,
+            input_size=(96, 128),
+            deconv_channels=(128, 128, 128),
+            codec=HeatmapCodec.precise(),
+        ),
         epochs=20,
         batch_size=32,
         lr=2e-3,
@@ -131,7 +152,6 @@ def cpu_config(**changes: Any) -> TrainConfig:
         pre_batch_size=64,
         classifier_hidden=(512, 128),
         heatmap_sigma=2.0,
-        codec=HeatmapCodec.precise(),
         augment=AugmentConfig(scale_factor=0.25, rotation_factor=30.0, rotation_prob=0.5),
         precision="auto",
         channels_last=True,

@@ -273,7 +273,6 @@ def run_experiment(
     history: list[dict[str, float]] = []
     pre_history: list[dict[str, float]] = []
     best_epoch, val_ap, val_oks = -1, float("nan"), float("nan")
-    model.codec = config.codec
     if spec.train_data != "none":
         classifier = None
         if spec.pre_stage:

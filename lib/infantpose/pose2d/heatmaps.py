@@ -14,6 +14,7 @@
 * :class:`HeatmapCodec` — the three choices above as **one setting**: the targets a model is
   trained on, how its heatmaps are decoded and how the flip test shifts, so that training-time
   validation, test evaluation and :func:`~infantpose.pose2d.evaluate.predict` cannot disagree.
+  It is part of the model's config (``PoseResNetConfig.codec``); :func:`codec_of` reads it.
 
 Coordinates on a heatmap are ``x_input / stride``; decoding inverts exactly that. Why the flip
 shift is 0.75 at stride 4: the input is flipped as ``x → W − 1 − x``, so a joint at heatmap
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -37,6 +38,7 @@ from .transforms import transform_preds
 
 __all__ = [
     "HeatmapCodec",
+    "codec_of",
     "decode_heatmaps",
     "final_predictions",
     "flip_back",
@@ -88,6 +90,19 @@ class HeatmapCodec(CheckedConfig):
     def post(self) -> str | None:
         """The ``post`` argument of :func:`decode_heatmaps`."""
         return None if self.decoding == "argmax" else self.decoding
+
+
+def codec_of(model: Any) -> HeatmapCodec:
+    """The codec ``model`` was trained with: its ``codec`` (a Pose-ResNet's is its config's),
+    else its ``config.codec``. A model that carries none is an error, never a guess."""
+    codec = getattr(model, "codec", None) or getattr(getattr(model, "config", None), "codec", None)
+    if not isinstance(codec, HeatmapCodec):
+        raise ValueError(
+            f"{type(model).__name__} carries no heatmap codec (no `codec`, no `config.codec`): "
+            "build it from a PoseResNetConfig (its `codec` field), load it with its checkpoint, "
+            "or pass codec=HeatmapCodec(...)"
+        )
+    return codec
 
 
 def gaussian_targets(

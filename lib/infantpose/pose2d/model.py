@@ -15,7 +15,7 @@ the book is trained on the adult synthetic set instead of ImageNet + COCO (:mod:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
@@ -23,6 +23,7 @@ from torch import nn
 
 from ..checked import CheckedConfig
 from ..compat import import_torchvision
+from .heatmaps import HeatmapCodec
 
 __all__ = ["PoseResNet", "PoseResNetConfig", "build_pose_resnet"]
 
@@ -32,13 +33,21 @@ FEATURE_CHANNELS = {18: 512, 34: 512, 50: 2048, 101: 2048, 152: 2048}
 
 @dataclass
 class PoseResNetConfig(CheckedConfig):
-    """What defines a Pose-ResNet. ``input_size`` is ``(width, height)`` as in the papers' yaml."""
+    """What defines a Pose-ResNet. ``input_size`` is ``(width, height)`` as in the papers' yaml.
+
+    ``codec`` is part of the model: the heatmaps it was trained to output and how they are read
+    (:class:`~infantpose.pose2d.heatmaps.HeatmapCodec`), saved with its config in every
+    checkpoint and read back by every evaluator (``model.codec``).
+    """
 
     depth: int = 50
     num_joints: int = 17
     deconv_channels: tuple[int, ...] = (256, 256, 256)
     input_size: tuple[int, int] = (192, 256)
     channel_order: str = "RGB"
+    codec: HeatmapCodec = field(default_factory=HeatmapCodec)
+
+    _nested: ClassVar[dict[str, type]] = {"codec": HeatmapCodec}
 
     _limits: ClassVar[dict[str, str]] = {
         "num_joints": "[1, inf)", "deconv_channels": "[1, inf)", "input_size": "(0, inf)"
@@ -50,6 +59,8 @@ class PoseResNetConfig(CheckedConfig):
             raise ValueError(f"depth={self.depth}: choose one of {sorted(FEATURE_CHANNELS)}")
         if self.channel_order not in ("RGB", "BGR"):
             raise ValueError(f"channel_order={self.channel_order!r}: 'RGB' or 'BGR'")
+        if not isinstance(self.codec, HeatmapCodec):
+            raise ValueError(f"codec={self.codec!r}: a HeatmapCodec or a mapping of its fields")
         stride = 4 * 2 ** (3 - len(self.deconv_channels))
         w, h = self.input_size
         if w % 32 or h % 32:
@@ -96,6 +107,16 @@ class PoseResNet(nn.Module):
         self.deconv_layers = nn.Sequential(*layers)
         self.final_layer = nn.Conv2d(channels, self.config.num_joints, 1)
         self.init_head()
+
+    @property
+    def codec(self) -> HeatmapCodec:
+        """How this model's heatmaps are made and read: its config's ``codec``."""
+        return self.config.codec
+
+    @codec.setter
+    def codec(self, codec: HeatmapCodec) -> None:
+        # A new config, never a change to one that a TrainConfig may share with this model.
+        self.config = self.config.replace(codec=codec)
 
     def init_head(self) -> None:
         """The reference initialisation of the deconvolutions and the final layer."""
