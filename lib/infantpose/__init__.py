@@ -19,7 +19,7 @@ the ones below it, and no module imports itself back (``tests/test_layers.py`` h
 0. foundation: :mod:`.keypoints`, :mod:`.config`, :mod:`.checked` (the one typed-config class),
    :mod:`.io`, :mod:`.images`, :mod:`.camera`
    (the pinhole camera), :mod:`.optim`, :mod:`.env` (seeds, devices), :mod:`.progress`,
-   :mod:`.logs`, :mod:`.compat`
+   :mod:`.logs`, :mod:`.compat`, :mod:`.sources` (import closures: the code part of cache keys)
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ _SUBMODULES = (
     "render",
     "runs",
     "shift",
+    "sources",
     "synthesis",
     "tables",
     "viz",
@@ -82,6 +83,7 @@ if TYPE_CHECKING:  # pragma: no cover
         render,
         runs,
         shift,
+        sources,
         synthesis,
         tables,
         viz,
