@@ -2,25 +2,35 @@
 one, and no module imports itself back through others.
 
 Imports are read from the source with ``ast``, function-local and ``TYPE_CHECKING`` ones
-included, so that a cycle cannot hide inside a function.
+included, so that a cycle cannot hide inside a function (:func:`infantpose.sources.import_graph`,
+the graph whose closures key the caches).
 """
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
 
-import infantpose
-
-PACKAGE = Path(infantpose.__file__).resolve().parent
+from infantpose.sources import import_graph
 
 #: The layers of ``infantpose``, lowest first (the package docstring and the README say the
 #: same). A top-level module or subpackage may import from its own layer and the ones below.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    # 0 foundation: joint layouts, configs, files, images, the pinhole camera, the optimiser
-    ("camera", "compat", "config", "env", "images", "io", "keypoints", "logs", "optim", "progress"),
+    # 0 foundation: joint layouts, configs, files, images, the pinhole camera, the optimiser,
+    # the package's own source (import closures)
+    (
+        "camera",
+        "checked",
+        "compat",
+        "config",
+        "env",
+        "images",
+        "io",
+        "keypoints",
+        "logs",
+        "optim",
+        "progress",
+        "sources",
+    ),
     # 1 published formats, bodies, measures
     ("body", "data", "metrics", "runs", "tables"),
     # 2 the renderer: labelled images, no file format
@@ -37,40 +47,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 LAYER_OF = {name: level for level, names in enumerate(LAYERS) for name in names}
 
 
-def _module_name(path: Path) -> str:
-    parts = ["infantpose", *path.relative_to(PACKAGE).with_suffix("").parts]
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _is_module(name: str) -> bool:
-    relative = Path(*name.split(".")[1:])
-    return (PACKAGE / relative).with_suffix(".py").is_file() or (PACKAGE / relative).is_dir()
-
-
-def _imports(path: Path) -> set[str]:
-    """The ``infantpose`` modules that ``path`` imports, wherever the import statement stands."""
-    name = _module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.split(".")[0] == "infantpose"}
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            if target.split(".")[0] != "infantpose":
-                continue
-            for alias in node.names:  # `from x import module` imports the module itself
-                child = f"{target}.{alias.name}"
-                found.add(child if _is_module(child) else target)
-    found.discard(name)
-    return found
-
-
-GRAPH = {_module_name(p): _imports(p) for p in sorted(PACKAGE.rglob("*.py"))}
+GRAPH = import_graph()  # the graph the caches' code fingerprints walk too
 
 
 def _room(module: str) -> str:

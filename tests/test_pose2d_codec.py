@@ -12,8 +12,17 @@ from torch import nn
 from infantpose.config import ConfigError
 from infantpose.data.coco import annotation_record, image_record, make_coco
 from infantpose.keypoints import COCO17
-from infantpose.pose2d import PoseDataset, PoseResNetConfig, TrainConfig, cpu_config, evaluate
-from infantpose.pose2d.heatmaps import HeatmapCodec, gaussian_targets
+from infantpose.pose2d import (
+    PoseDataset,
+    PoseResNet,
+    PoseResNetConfig,
+    TrainConfig,
+    cpu_config,
+    evaluate,
+    load_model,
+    save_checkpoint,
+)
+from infantpose.pose2d.heatmaps import HeatmapCodec, codec_of, gaussian_targets
 
 IMAGE = (320, 240)  # width, height
 
@@ -120,12 +129,41 @@ def test_flip_shift_of_three_quarters_is_exact_at_stride_4(people):
 
 def test_predict_uses_the_codec_the_model_carries(people):
     config = cpu_config()
-    oracle = Oracle(people, config.model, unbiased=True)
-    reference = evaluate(oracle, people)  # no codec anywhere: the reference's
+    oracle = Oracle(people, config.model.replace(codec=HeatmapCodec()), unbiased=True)
+    reference = evaluate(oracle, people)  # the codec of its config: the reference's
     oracle.codec = config.codec  # what fit() sets on the model it trains
     carried = evaluate(oracle, people)
     assert carried.ap.ap == evaluate(oracle, people, codec=config.codec).ap.ap
     assert carried.mean_oks > reference.mean_oks
+
+
+def test_the_codec_is_part_of_the_models_config_and_of_its_checkpoint(tmp_path):
+    config = cpu_config(model={"deconv_channels": (16, 16, 16)})
+    model = PoseResNet(config.model)
+    assert model.codec == codec_of(model) == config.codec == HeatmapCodec.precise()
+    assert config.to_dict()["model"]["codec"] == HeatmapCodec.precise().to_dict()
+    assert "codec" not in config.to_dict()  # one place only
+    saved = save_checkpoint(tmp_path / "best.pt", {"config": config.to_dict(),
+                                                   "model": model.state_dict()})  # fmt: skip
+    assert load_model(saved).codec == HeatmapCodec.precise()
+    # Written before the codec moved into the model's config: it sits beside the model's.
+    old = config.to_dict()
+    old["codec"] = old["model"].pop("codec")
+    assert TrainConfig.from_dict(old) == config
+    saved = save_checkpoint(tmp_path / "old.pt", {"config": old, "model": model.state_dict()})
+    assert load_model(saved).codec == HeatmapCodec.precise()
+    # Neither: refused, never guessed.
+    del old["codec"]
+    saved = save_checkpoint(tmp_path / "none.pt", {"config": old, "model": model.state_dict()})
+    with pytest.raises(ValueError, match="no heatmap codec"):
+        load_model(saved)
+    with pytest.raises(ValueError, match="carries no heatmap codec"):
+        codec_of(nn.Linear(1, 1))
+    # The old ways in still work, and setting a model's codec leaves its training config alone.
+    assert TrainConfig(codec={"flip_test": True}).model.codec.flip_test is True
+    assert config.replace(codec=HeatmapCodec()).model.codec == HeatmapCodec()
+    model.codec = HeatmapCodec()
+    assert model.config.codec == HeatmapCodec() and config.codec == HeatmapCodec.precise()
 
 
 def test_configs_reject_unknown_keys_with_the_closest_name():

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from infantpose.config import ConfigError
-from infantpose.pose2d import PoseResNet, cpu_config, save_checkpoint
+from infantpose.pose2d import HeatmapCodec, PoseResNet, cpu_config, save_checkpoint
 from infantpose.pose2d.release import (
     RELEASE_CARD,
     RELEASE_VERSION,
@@ -132,6 +132,34 @@ def test_a_release_that_does_not_fit_the_config_names_what_differs(tmp_path):
     with pytest.raises(ReleaseError, match=r"model\.depth: released 18, config 50") as error:
         load_release(weights, card, config=other)
     assert "model.input_size" in str(error.value) and "adult_model: train" in str(error.value)
+
+
+def test_a_card_whose_model_entry_has_no_codec_loads_with_the_cards_codec(tmp_path):
+    """The shipped card's format: ``model`` (the architecture) and ``codec`` side by side."""
+    weights, card, config, _ = _tiny_release(tmp_path)
+    meta = json.loads(card.read_text())
+    meta["model"].pop("codec", None)
+    card.write_text(json.dumps(meta))
+    model, _ = load_release(weights, card, config=config)
+    assert model.codec == model.config.codec == config.codec == HeatmapCodec.precise()
+    other = config.replace(codec={"flip_test": False})
+    with pytest.raises(ReleaseError, match=r"codec\.flip_test: released True, config False"):
+        load_release(weights, card, config=other)
+
+
+def test_starting_model_keeps_our_checkpoints_codec_and_gives_published_weights_the_configs(
+    tmp_path,
+):
+    config = cpu_config(model={"deconv_channels": (16, 16, 16)})
+    reference = config.replace(codec=HeatmapCodec())
+    model = PoseResNet(reference.model)
+    ours = save_checkpoint(
+        tmp_path / "best.pt", {"config": reference.to_dict(), "model": model.state_dict()}
+    )
+    assert starting_model(str(ours), config).model.codec == HeatmapCodec()  # as it was trained
+    published = save_checkpoint(tmp_path / "published.pth", model.state_dict())
+    start = starting_model(str(published), config)
+    assert start.model.codec == config.codec and start.model.config.channel_order == "BGR"
 
 
 def test_weights_that_are_not_safetensors_are_refused_without_unpickling(tmp_path):

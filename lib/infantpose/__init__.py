@@ -16,9 +16,10 @@ the ones below it, and no module imports itself back (``tests/test_layers.py`` h
 1. published formats and measures: :mod:`.data` (COCO, SyRIP, MINI-RGBD, SURREAL, video,
    selection, co-labelling), :mod:`.body` (body models, poses, fitting, priors),
    :mod:`.metrics`, :mod:`.tables`, :mod:`.runs`
-0. foundation: :mod:`.keypoints`, :mod:`.config`, :mod:`.io`, :mod:`.images`, :mod:`.camera`
+0. foundation: :mod:`.keypoints`, :mod:`.config`, :mod:`.checked` (the one typed-config class),
+   :mod:`.io`, :mod:`.images`, :mod:`.camera`
    (the pinhole camera), :mod:`.optim`, :mod:`.env` (seeds, devices), :mod:`.progress`,
-   :mod:`.logs`, :mod:`.compat`
+   :mod:`.logs`, :mod:`.compat`, :mod:`.sources` (import closures: the code part of cache keys)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ _SUBMODULES = (
     "body",
     "book",
     "camera",
+    "checked",
     "compat",
     "config",
     "data",
@@ -51,6 +53,7 @@ _SUBMODULES = (
     "render",
     "runs",
     "shift",
+    "sources",
     "synthesis",
     "tables",
     "viz",
@@ -62,6 +65,7 @@ if TYPE_CHECKING:  # pragma: no cover
         body,
         book,
         camera,
+        checked,
         compat,
         config,
         data,
@@ -79,6 +83,7 @@ if TYPE_CHECKING:  # pragma: no cover
         render,
         runs,
         shift,
+        sources,
         synthesis,
         tables,
         viz,

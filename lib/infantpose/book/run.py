@@ -35,6 +35,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import (
     Profile,
@@ -50,6 +51,9 @@ from ..logs import LOG_FILE_ENV, LOG_FILE_NAME
 from ..progress import PROGRESS_ENV
 from .chapters import CHAPTERS, ChapterFailed
 from .outputs import slim_notebook, widget_manager_served
+
+if TYPE_CHECKING:
+    import psutil
 
 KERNEL_NAME = "infantpose"
 KERNEL_DISPLAY_NAME = "Python (infantpose)"
@@ -114,48 +118,30 @@ def stop_on_signals() -> Iterator[None]:
             signal.signal(signum, old)
 
 
-def _proc_stat(pid: int) -> list[str] | None:
-    """``[state, ppid, pgrp, ...]`` from ``/proc/<pid>/stat`` (Linux), or None."""
+def _alive(process: int | psutil.Process) -> bool:
+    """Whether ``process`` (a pid) still runs: a zombie has exited, its parent has yet to reap it."""
+    import psutil
+
     try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text.rsplit(")", 1)[1].split()
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (Linux ``/proc``; empty elsewhere)."""
-    children: dict[int, list[int]] = {}
-    with contextlib.suppress(OSError):
-        for entry in os.scandir("/proc"):
-            if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))):
-                children.setdefault(int(stat[1]), []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    stat = _proc_stat(pid)
-    if stat is not None:
-        return stat[0] not in ("Z", "X")  # a zombie has exited; its parent has yet to reap it
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = process if isinstance(process, psutil.Process) else psutil.Process(process)
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return not Path("/proc").is_dir()  # no /proc entry on Linux means gone
 
 
 def stop_process_tree(proc: subprocess.Popen, *, grace_s: float = 5.0) -> None:
     """Stop ``proc`` (papermill), its kernel and their children: SIGTERM to each process and
     process group, then SIGKILL to whatever is left after ``grace_s``. Never signals the
     driver's own process group."""
-    tree = [proc.pid, *_descendants(proc.pid)]
+    import psutil
+
+    try:
+        papermill = psutil.Process(proc.pid)
+        tree = [papermill, *papermill.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        tree = []
     for signum, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
         _signal_tree(tree, signum)
         deadline = time.monotonic() + wait_s
@@ -168,17 +154,19 @@ def stop_process_tree(proc: subprocess.Popen, *, grace_s: float = 5.0) -> None:
             time.sleep(0.05)
 
 
-def _signal_tree(pids: list[int], signum: int) -> None:
+def _signal_tree(tree: list[psutil.Process], signum: int) -> None:
+    import psutil
+
     groups = set()
-    for pid in pids:
+    for process in tree:
         with contextlib.suppress(OSError):
-            groups.add(os.getpgid(pid))
+            groups.add(os.getpgid(process.pid))
     for group in groups - {os.getpgrp()}:
         with contextlib.suppress(OSError):
             os.killpg(group, signum)
-    for pid in pids:  # also any process that left its group
-        with contextlib.suppress(OSError):
-            os.kill(pid, signum)
+    for process in tree:  # also any process that left its group (never a reused pid)
+        with contextlib.suppress(psutil.Error):
+            process.send_signal(signum)
 
 
 # ---------------------------------------------------------------- kernel

@@ -11,7 +11,8 @@ Modules: :mod:`.data` (pose sets), :mod:`.score` (network), :mod:`.sde`, :mod:`.
 (DSM, EMA, checkpoints that load without unpickling objects), :mod:`.control`,
 :mod:`.augment`, :mod:`.lift`, :mod:`.baselines` (the learned lifter and its random views),
 :mod:`.metrics` (MPJPE, N-MPJPE, PA-MPJPE, bone ratio), :mod:`.experiment` (the chapter's
-table, on the test or the validation set), :mod:`.keys` (checked config names).
+table, on the test or the validation set). Every config is an
+:class:`infantpose.checked.CheckedConfig` (checked names and numbers).
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from ..checked import CheckedConfig
 from ..keypoints import get_layout
-from .keys import CheckedConfig
 from .score import ScoreConfig
 from .train import PriorTrainConfig, ScorePrior, train_prior
 

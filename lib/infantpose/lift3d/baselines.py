@@ -28,9 +28,9 @@ import torch
 from torch import nn
 
 from ..camera import project_with_intrinsics
+from ..checked import CheckedConfig
 from ..keypoints import get_layout, mirror_poses
 from .data import PoseSet3D, root_of
-from .keys import CheckedConfig
 from .lift import check_intrinsics, check_keypoints
 
 __all__ = [

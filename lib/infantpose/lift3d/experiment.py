@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..body.model import BodyModel
+from ..checked import CheckedConfig
 from .augment import (
     GuidedAugmentConfig,
     augment_poses,
@@ -33,7 +34,6 @@ from .augment import (
 from .baselines import LifterConfig, MlpLifter, fit_lifter
 from .control import control_branch
 from .data import PoseSet3D, sample_pose_set
-from .keys import CheckedConfig
 from .lift import LiftConfig, initial_poses, lift
 from .metrics import evaluate_lift
 from .score import ScoreConfig

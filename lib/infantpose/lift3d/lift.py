@@ -39,11 +39,11 @@ import numpy as np
 import torch
 
 from ..camera import project_with_intrinsics
+from ..checked import CheckedConfig
 from ..env import resolve_device
 from ..keypoints import get_layout
 from ..progress import progress_bar
 from .data import root_of
-from .keys import CheckedConfig
 from .train import ScorePrior
 
 __all__ = [

@@ -21,8 +21,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from ..checked import CheckedConfig
 from ..keypoints import get_layout
-from .keys import CheckedConfig
 
 __all__ = ["ControlScoreNet", "ScoreConfig", "ScoreNet", "timestep_embedding"]
 

@@ -30,11 +30,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checked import CheckedConfig
 from ..env import resolve_device
 from ..io import atomic_path
 from ..keypoints import get_layout, mirror_poses
 from ..progress import progress_bar
-from .keys import CheckedConfig
 from .score import ControlScoreNet, ScoreConfig, ScoreNet
 from .sde import SubVPSDE
 

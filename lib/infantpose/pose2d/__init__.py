@@ -3,7 +3,8 @@
 Modules, one job each:
 
 * :mod:`.model` Pose-ResNet; :mod:`.transforms` boxes, affine crops, augmentation, flips;
-* :mod:`.heatmaps` targets, decoding, flip test; :mod:`.loss` JointsMSE;
+* :mod:`.heatmaps` targets, decoding, flip test (the codec, part of the model's config);
+  :mod:`.loss` JointsMSE;
 * :mod:`.domain` gradient reversal and the domain classifier;
 * :mod:`.dataset` COCO annotations → training samples;
 * :mod:`.config` ``TrainConfig``; :mod:`.train` adult model, stages I/II, fine-tuning, resume;
@@ -51,6 +52,7 @@ from .experiment import (
 )
 from .heatmaps import (
     HeatmapCodec,
+    codec_of,
     decode_heatmaps,
     final_predictions,
     flip_back,
@@ -107,6 +109,7 @@ __all__ = [
     "box_to_center_scale",
     "build_pose_resnet",
     "cached_adult_model",
+    "codec_of",
     "cpu_config",
     "decode_heatmaps",
     "describe_recipe",

@@ -26,10 +26,12 @@ from typing import Any
 import torch
 
 from ..io import atomic_path
+from .heatmaps import HeatmapCodec
 from .model import PoseResNet, PoseResNetConfig
 
 __all__ = [
     "CheckpointMismatchError",
+    "NotOurCheckpointError",
     "UntrustedCheckpointError",
     "convert_published_state",
     "load_checkpoint",
@@ -49,6 +51,11 @@ _BLOCKS = {  # (blocks in layer1..4, bottleneck) → depth
 
 class CheckpointMismatchError(ValueError):
     """A state dict does not fit the model: missing/unexpected keys or wrong shapes."""
+
+
+class NotOurCheckpointError(ValueError):
+    """A checkpoint without our ``config`` and ``model``: published weights, perhaps
+    (:func:`load_published`)."""
 
 
 def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
@@ -90,14 +97,26 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> PoseResNet:
     """The :class:`PoseResNet` saved in one of our checkpoints (``best.pt`` or ``last.pt`` of
-    :func:`~infantpose.pose2d.train.fit`), rebuilt from the model config it carries."""
+    :func:`~infantpose.pose2d.train.fit`), rebuilt from the model config it carries, codec
+    included (a checkpoint written before the codec moved into the model's config has it
+    beside the model's, in the training config)."""
     payload = load_checkpoint(path, map_location)
-    if "config" not in payload or "model" not in payload:
-        raise ValueError(
+    if not isinstance(payload, dict) or "config" not in payload or "model" not in payload:
+        raise NotOurCheckpointError(
             f"{path} is not an infantpose.pose2d checkpoint (no 'config'/'model'); for published "
             "weights use load_published()"
         )
-    model = PoseResNet(PoseResNetConfig.from_dict(payload["config"]["model"]))
+    saved = payload["config"]
+    config = dict(saved["model"])
+    if "codec" not in config:
+        if "codec" not in saved:
+            raise ValueError(
+                f"{path}: its config holds no heatmap codec (neither config.model.codec nor "
+                "config.codec), so its heatmaps cannot be read as trained; load its weights with "
+                "load_published(..., codec=HeatmapCodec(...)) and the codec it was trained with"
+            )
+        config["codec"] = saved["codec"]
+    model = PoseResNet(PoseResNetConfig.from_dict(config, f"{path}: config.model"))
     model.load_state_dict(check_state(model, payload["model"]))
     return model
 
@@ -164,7 +183,7 @@ def _infer_config(state: Mapping[str, torch.Tensor], **overrides: Any) -> PoseRe
         or (256, 256, 256),
     }
     config.update(overrides)
-    return PoseResNetConfig(**config)
+    return PoseResNetConfig.from_dict(config)
 
 
 def check_state(
@@ -209,20 +228,23 @@ def load_published(
     layout: str = "auto",
     input_size: tuple[int, int] = (192, 256),
     config: PoseResNetConfig | None = None,
+    codec: HeatmapCodec | None = None,
 ) -> PoseResNet:
     """A :class:`PoseResNet` with the weights of a published checkpoint (file or state dict).
 
-    The architecture comes from ``config`` or is read from the weights (``input_size`` is not in
-    the weights: give the size the checkpoint was trained at); ``config.channel_order`` is set
-    from the layout (Microsoft: BGR, mmpose: RGB).
+    The architecture comes from ``config`` or is read from the weights (``input_size`` and
+    ``codec`` are not in the weights: give the size the checkpoint was trained at, and the
+    codec to read its heatmaps with, default ``config``'s or the reference's); ``channel_order``
+    is set from the layout (Microsoft: BGR, mmpose: RGB).
     """
     if not isinstance(source, Mapping):
         source = _safe_load(source, "cpu")
     state, layout, channel_order = convert_published_state(source, layout)
+    known = {} if codec is None else {"codec": codec}
     if config is None:
-        config = _infer_config(state, input_size=input_size, channel_order=channel_order)
+        config = _infer_config(state, input_size=input_size, channel_order=channel_order, **known)
     else:
-        config = PoseResNetConfig.from_dict({**config.to_dict(), "channel_order": channel_order})
+        config = config.replace(channel_order=channel_order, **known)
     model = PoseResNet(config)
     model.load_state_dict(check_state(model, state))
     return model

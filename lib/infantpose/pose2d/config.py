@@ -6,16 +6,20 @@ ResNet-50 at 288×384, batch 85, 80 epochs, Adam 1e-3 without weight decay and a
 offset, conv1/bn1/layer1/layer2 frozen. :func:`cpu_config` is the recipe the book's CPU runs
 use, chosen by pilots on validation splits (its docstring gives the reason for each choice).
 
-Every config rejects unknown keys (``replace(epocs=3)`` is an error naming ``epochs``), in
-``replace``, ``from_dict`` and the nested model, augmentation and codec settings.
+Every config is a :class:`~infantpose.checked.CheckedConfig`: unknown keys are errors
+(``replace(epocs=3)`` names ``epochs``), in ``replace``, ``from_dict`` and the nested model,
+augmentation and codec settings, and every number is checked where it is declared. The codec
+belongs to the model's config (``model.codec``); ``config.codec`` reads it, and ``codec`` in a
+mapping (a checkpoint written before it moved) goes into ``model``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import InitVar, dataclass, field
 from typing import Any, ClassVar
 
-from ..config import check_keys, check_values
+from ..checked import CheckedConfig
 from .heatmaps import HeatmapCodec
 from .model import PoseResNetConfig
 from .transforms import AugmentConfig
@@ -32,7 +36,7 @@ SELECTION = "validation AP, ties broken by validation mean OKS, then by the late
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(CheckedConfig):
     """Everything that defines a training run; defaults are FiDIP's (Pose-ResNet code, v1 yaml)."""
 
     model: PoseResNetConfig = field(
@@ -50,7 +54,6 @@ class TrainConfig:
     classifier_hidden: tuple[int, int] = (2048, 512)
     frozen: tuple[str, ...] = PAPER_FROZEN
     heatmap_sigma: float = 3.0
-    codec: HeatmapCodec = field(default_factory=HeatmapCodec)
     augment: AugmentConfig | None = field(default_factory=AugmentConfig)
     optimizer: str = "adam"
     schedule: str = "constant"
@@ -64,6 +67,9 @@ class TrainConfig:
     num_workers: int = 0
     cache_images: bool = True
     log: bool = True
+    #: The codec is the model's (``model.codec``, read back as ``config.codec``); given here,
+    #: it goes into ``model``, as ``codec`` in a mapping does (files written before it moved).
+    codec: InitVar[HeatmapCodec | Mapping | None] = None
 
     _limits: ClassVar[dict[str, str]] = {
         "epochs": "[0, inf)", "batch_size": "[1, inf)", "lr": "(0, inf)",
@@ -73,31 +79,23 @@ class TrainConfig:
         "max_steps_per_epoch": "[1, inf)", "seed": "[0, inf)", "num_workers": "[0, inf)",
     }  # fmt: skip
 
-    def __post_init__(self) -> None:
-        check_values(self, "TrainConfig", self._limits)  # before anything uses a value
-        if isinstance(self.model, dict):
-            self.model = PoseResNetConfig.from_dict(self.model)
-        if isinstance(self.augment, dict):
-            self.augment = AugmentConfig.from_dict(self.augment)
-        if isinstance(self.codec, dict):
-            self.codec = HeatmapCodec.from_dict(self.codec, "TrainConfig.codec")
-        self.frozen = tuple(self.frozen)
-        self.classifier_hidden = tuple(self.classifier_hidden)
+    _nested: ClassVar[dict[str, type]] = {"model": PoseResNetConfig, "augment": AugmentConfig}
+    _moved: ClassVar[dict[str, str]] = {"codec": "model"}
+
+    def __post_init__(self, codec: HeatmapCodec | Mapping | None) -> None:
+        super().__post_init__()  # names, numbers and nested mappings, before anything uses them
+        if codec is not None:
+            self.model = self.model.replace(codec=codec)
         if self.optimizer not in _OPTIMIZERS:
             raise ValueError(f"TrainConfig.optimizer={self.optimizer!r}: one of {_OPTIMIZERS}")
         if self.schedule not in _SCHEDULES:
             raise ValueError(f"TrainConfig.schedule={self.schedule!r}: one of {_SCHEDULES}")
-        if not 0.0 <= self.warmup_fraction < 1.0:
-            raise ValueError(f"TrainConfig.warmup_fraction={self.warmup_fraction}: in [0, 1)")
         if self.precision not in _PRECISIONS:
             raise ValueError(f"TrainConfig.precision={self.precision!r}: one of {_PRECISIONS}")
         if str(self.device).split(":")[0] not in ("cpu", "cuda", "auto"):
             raise ValueError(
                 f"TrainConfig.device={self.device!r}: 'cpu', 'cuda', 'cuda:N' or 'auto'"
             )
-        for name in ("epochs", "batch_size", "pre_epochs", "pre_batch_size"):
-            if int(getattr(self, name)) < (0 if name.endswith("epochs") else 1):
-                raise ValueError(f"TrainConfig.{name}={getattr(self, name)}: must be positive")
 
     @property
     def resumable_epochs(self) -> bool:
@@ -105,33 +103,14 @@ class TrainConfig:
         annealed rate depends on the total length, so a longer run is a different run)."""
         return self.schedule == "constant"
 
-    def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["model"] = self.model.to_dict()
-        d["augment"] = None if self.augment is None else asdict(self.augment)
-        d["codec"] = self.codec.to_dict()
-        d["frozen"] = list(self.frozen)
-        d["classifier_hidden"] = list(self.classifier_hidden)
-        return d
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "TrainConfig") -> TrainConfig:
-        check_keys(d, cls, where)
-        return cls(**d)
+def _codec(config: TrainConfig) -> HeatmapCodec:
+    """The codec the model is trained with: the model's own (``config.model.codec``)."""
+    return config.model.codec
 
-    def replace(self, **changes: Any) -> TrainConfig:
-        """A copy with some fields changed; ``model``, ``augment`` and ``codec`` may be dicts of
-        changes to the nested settings. An unknown name is an error (with the closest one)."""
-        check_keys(changes, TrainConfig, "TrainConfig.replace")
-        d = self.to_dict()
-        for nested in ("model", "augment", "codec"):
-            if isinstance(changes.get(nested), dict) and isinstance(d[nested], dict):
-                check_keys(changes[nested], d[nested], f"TrainConfig.replace({nested}=...)")
-                changes[nested] = {**d[nested], **changes[nested]}
-            elif hasattr(changes.get(nested), "to_dict"):
-                changes[nested] = changes[nested].to_dict()
-        d.update(changes)
-        return TrainConfig.from_dict(d)
+
+# Set after the class: ``codec`` is also the init-only argument above.
+TrainConfig.codec = property(_codec)  # type: ignore[assignment]
 
 
 def cpu_config(**changes: Any) -> TrainConfig:
@@ -156,7 +135,12 @@ def cpu_config(**changes: Any) -> TrainConfig:
     * 2 pre-stage epochs at batch 64 and a (512, 128) domain classifier.
     """
     base = TrainConfig(
-        model=PoseResNetConfig(depth=18, input_size=(96, 128), deconv_channels=(128, 128, 128)),
+        model=PoseResNetConfig(
+            depth=18,
+            input_size=(96, 128),
+            deconv_channels=(128, 128, 128),
+            codec=HeatmapCodec.precise(),
+        ),
         epochs=20,
         batch_size=32,
         lr=2e-3,
@@ -168,7 +152,6 @@ def cpu_config(**changes: Any) -> TrainConfig:
         pre_batch_size=64,
         classifier_hidden=(512, 128),
         heatmap_sigma=2.0,
-        codec=HeatmapCodec.precise(),
         augment=AugmentConfig(scale_factor=0.25, rotation_factor=30.0, rotation_prob=0.5),
         precision="auto",
         channels_last=True,

@@ -3,8 +3,8 @@
 As the reference evaluation (FiDIP's Pose-ResNet code): crops from GT boxes, then the model's
 :class:`~infantpose.pose2d.heatmaps.HeatmapCodec` — optional flip test (mirrored heatmaps,
 shifted), decoding (quarter offset, DARK or argmax) — and a mapping back to image pixels. The
-codec is the one the model was trained with (``model.codec``, set by
-:func:`~infantpose.pose2d.train.fit`) unless one is passed. A result's score is the mean confidence of joints above ``in_vis_threshold``
+codec is the one the model was trained with (``model.codec``, part of its config and saved in
+its checkpoint: :func:`~infantpose.pose2d.heatmaps.codec_of`) unless one is passed. A result's score is the mean confidence of joints above ``in_vis_threshold``
 (0.2) times the box score (1 for GT boxes). AP comes from :func:`infantpose.metrics.keypoint_ap`
 (pycocotools). :class:`Predictions` also keeps pooled layer-4 features (for t-SNE) and the
 per-annotation keypoints (for overlays); :func:`instance_oks` scores each prediction against its
@@ -25,7 +25,7 @@ from ..env import resolve_device
 from ..keypoints import COCO17
 from ..metrics import KeypointAP, keypoint_ap, oks
 from .dataset import PoseDataset, TensorSamples
-from .heatmaps import HeatmapCodec, final_predictions, flip_test_average
+from .heatmaps import HeatmapCodec, codec_of, final_predictions, flip_test_average
 from .runtime import autocast_context
 
 __all__ = ["Evaluation", "Predictions", "eval_dataset", "evaluate", "instance_oks", "predict"]
@@ -120,9 +120,9 @@ def predict(
 ) -> Predictions:
     """Keypoints of every annotation in ``data`` (a COCO set, a :class:`PoseDataset` without
     augmentation, or its :func:`~infantpose.pose2d.dataset.preload`). ``codec``: the flip test
-    and decoding; by default the one the model was trained with (``model.codec``), else the
-    reference's."""
-    codec = codec or getattr(model, "codec", None) or HeatmapCodec()
+    and decoding; by default the one the model was trained with (``model.codec``:
+    :func:`~infantpose.pose2d.heatmaps.codec_of`)."""
+    codec = codec or codec_of(model)
     if isinstance(data, CocoKeypoints):
         data = eval_dataset(model, data)
     if isinstance(data, PoseDataset) and data.augment is not None:

@@ -26,8 +26,8 @@ import torch
 from ..data.coco import CocoKeypoints
 from ..env import resolve_device, seed_everything
 from ..io import json_digest
+from ..sources import code_fingerprint
 from ..synthesis.adults import adult_pretraining_set, adult_set
-from ..synthesis.cache import code_fingerprint
 from .config import PAPER_FROZEN, TrainConfig, cpu_config
 from .evaluate import Evaluation, evaluate
 from .model import PoseResNet
@@ -273,7 +273,6 @@ def run_experiment(
     history: list[dict[str, float]] = []
     pre_history: list[dict[str, float]] = []
     best_epoch, val_ap, val_oks = -1, float("nan"), float("nan")
-    model.codec = config.codec
     if spec.train_data != "none":
         classifier = None
         if spec.pre_stage:
@@ -375,23 +374,17 @@ _NOT_ADULT_TRAINING = (
     "pre_batch_size", "classifier_hidden", "classifier_lr", "frozen", "balanced_batches",
 )  # fmt: skip
 
-#: The modules whose code decides the adult model's weights (paths in the package): a change to
-#: any of them is a new model (the README promises that code changes remake what they made).
-_TRAINING_CODE = (
-    "env.py", "pose2d/config.py", "pose2d/dataset.py", "pose2d/distributed.py",
-    "pose2d/evaluate.py", "pose2d/heatmaps.py", "pose2d/loss.py", "pose2d/model.py",
-    "pose2d/runtime.py", "pose2d/train.py", "pose2d/transforms.py",
-)  # fmt: skip
-
 
 def _not_in_fingerprint(config: TrainConfig) -> set[str]:
     return set(_NOT_ADULT_TRAINING) | ({"epochs"} if config.resumable_epochs else set())
 
 
 def training_code_digest() -> str:
-    """A hash of the source of the modules that train a pose model (:data:`_TRAINING_CODE`),
-    by the package's one fingerprint rule (:func:`~infantpose.synthesis.cache.code_fingerprint`)."""
-    return code_fingerprint(_TRAINING_CODE, length=12)
+    """A hash of the code that decides the adult model's weights: :func:`train_adult_model`'s
+    module and everything it imports (the epoch's selection, the keypoint flips, the COCO and
+    image readers among them), by the package's one fingerprint rule
+    (:func:`~infantpose.sources.code_fingerprint`). A change to any of it is a new model."""
+    return code_fingerprint(train_adult_model, length=12)
 
 
 def adult_fingerprint(

@@ -14,6 +14,7 @@
 * :class:`HeatmapCodec` — the three choices above as **one setting**: the targets a model is
   trained on, how its heatmaps are decoded and how the flip test shifts, so that training-time
   validation, test evaluation and :func:`~infantpose.pose2d.evaluate.predict` cannot disagree.
+  It is part of the model's config (``PoseResNetConfig.codec``); :func:`codec_of` reads it.
 
 Coordinates on a heatmap are ``x_input / stride``; decoding inverts exactly that. Why the flip
 shift is 0.75 at stride 4: the input is flipped as ``x → W − 1 − x``, so a joint at heatmap
@@ -26,17 +27,18 @@ over-corrects by a quarter.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from ..config import check_keys
+from ..checked import CheckedConfig
 from .transforms import transform_preds
 
 __all__ = [
     "HeatmapCodec",
+    "codec_of",
     "decode_heatmaps",
     "final_predictions",
     "flip_back",
@@ -49,7 +51,7 @@ _DECODINGS = ("quarter", "dark", "argmax")
 
 
 @dataclass(frozen=True)
-class HeatmapCodec:
+class HeatmapCodec(CheckedConfig):
     """How keypoints become heatmaps and back: one setting for training and every evaluation.
 
     ``targets``: ``"quantised"`` (the reference: a Gaussian at the rounded centre) or
@@ -66,13 +68,14 @@ class HeatmapCodec:
     flip_test: bool = False
     flip_shift: float = 1.0
 
+    _limits: ClassVar[dict[str, str]] = {"flip_shift": "[0, 2]"}  # heatmap pixels
+
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.targets not in _TARGETS:
             raise ValueError(f"codec targets={self.targets!r}: one of {_TARGETS}")
         if self.decoding not in _DECODINGS:
             raise ValueError(f"codec decoding={self.decoding!r}: one of {_DECODINGS}")
-        if not 0.0 <= float(self.flip_shift) <= 2.0:
-            raise ValueError(f"codec flip_shift={self.flip_shift}: heatmap pixels in [0, 2]")
 
     @classmethod
     def precise(cls) -> HeatmapCodec:
@@ -88,13 +91,18 @@ class HeatmapCodec:
         """The ``post`` argument of :func:`decode_heatmaps`."""
         return None if self.decoding == "argmax" else self.decoding
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "heatmap codec") -> HeatmapCodec:
-        check_keys(d, cls, where)
-        return cls(**d)
+def codec_of(model: Any) -> HeatmapCodec:
+    """The codec ``model`` was trained with: its ``codec`` (a Pose-ResNet's is its config's),
+    else its ``config.codec``. A model that carries none is an error, never a guess."""
+    codec = getattr(model, "codec", None) or getattr(getattr(model, "config", None), "codec", None)
+    if not isinstance(codec, HeatmapCodec):
+        raise ValueError(
+            f"{type(model).__name__} carries no heatmap codec (no `codec`, no `config.codec`): "
+            "build it from a PoseResNetConfig (its `codec` field), load it with its checkpoint, "
+            "or pass codec=HeatmapCodec(...)"
+        )
+    return codec
 
 
 def gaussian_targets(

@@ -15,14 +15,15 @@ the book is trained on the adult synthetic set instead of ImageNet + COCO (:mod:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from ..checked import CheckedConfig
 from ..compat import import_torchvision
-from ..config import check_keys, check_values
+from .heatmaps import HeatmapCodec
 
 __all__ = ["PoseResNet", "PoseResNetConfig", "build_pose_resnet"]
 
@@ -31,27 +32,35 @@ FEATURE_CHANNELS = {18: 512, 34: 512, 50: 2048, 101: 2048, 152: 2048}
 
 
 @dataclass
-class PoseResNetConfig:
-    """What defines a Pose-ResNet. ``input_size`` is ``(width, height)`` as in the papers' yaml."""
+class PoseResNetConfig(CheckedConfig):
+    """What defines a Pose-ResNet. ``input_size`` is ``(width, height)`` as in the papers' yaml.
+
+    ``codec`` is part of the model: the heatmaps it was trained to output and how they are read
+    (:class:`~infantpose.pose2d.heatmaps.HeatmapCodec`), saved with its config in every
+    checkpoint and read back by every evaluator (``model.codec``).
+    """
 
     depth: int = 50
     num_joints: int = 17
     deconv_channels: tuple[int, ...] = (256, 256, 256)
     input_size: tuple[int, int] = (192, 256)
     channel_order: str = "RGB"
+    codec: HeatmapCodec = field(default_factory=HeatmapCodec)
+
+    _nested: ClassVar[dict[str, type]] = {"codec": HeatmapCodec}
+
+    _limits: ClassVar[dict[str, str]] = {
+        "num_joints": "[1, inf)", "deconv_channels": "[1, inf)", "input_size": "(0, inf)"
+    }  # fmt: skip
 
     def __post_init__(self) -> None:
-        check_values(
-            self,
-            "PoseResNetConfig",
-            {"num_joints": "[1, inf)", "deconv_channels": "[1, inf)", "input_size": "(0, inf)"},
-        )
+        super().__post_init__()
         if self.depth not in FEATURE_CHANNELS:
             raise ValueError(f"depth={self.depth}: choose one of {sorted(FEATURE_CHANNELS)}")
         if self.channel_order not in ("RGB", "BGR"):
             raise ValueError(f"channel_order={self.channel_order!r}: 'RGB' or 'BGR'")
-        self.deconv_channels = tuple(int(c) for c in self.deconv_channels)
-        self.input_size = (int(self.input_size[0]), int(self.input_size[1]))
+        if not isinstance(self.codec, HeatmapCodec):
+            raise ValueError(f"codec={self.codec!r}: a HeatmapCodec or a mapping of its fields")
         stride = 4 * 2 ** (3 - len(self.deconv_channels))
         w, h = self.input_size
         if w % 32 or h % 32:
@@ -73,17 +82,6 @@ class PoseResNetConfig:
     @property
     def feature_channels(self) -> int:
         return FEATURE_CHANNELS[self.depth]
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["deconv_channels"] = list(self.deconv_channels)
-        d["input_size"] = list(self.input_size)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "PoseResNetConfig") -> PoseResNetConfig:
-        check_keys(d, cls, where)
-        return cls(**d)
 
 
 class PoseResNet(nn.Module):
@@ -109,6 +107,16 @@ class PoseResNet(nn.Module):
         self.deconv_layers = nn.Sequential(*layers)
         self.final_layer = nn.Conv2d(channels, self.config.num_joints, 1)
         self.init_head()
+
+    @property
+    def codec(self) -> HeatmapCodec:
+        """How this model's heatmaps are made and read: its config's ``codec``."""
+        return self.config.codec
+
+    @codec.setter
+    def codec(self, codec: HeatmapCodec) -> None:
+        # A new config, never a change to one that a TrainConfig may share with this model.
+        self.config = self.config.replace(codec=codec)
 
     def init_head(self) -> None:
         """The reference initialisation of the deconvolutions and the final layer."""
@@ -139,6 +147,4 @@ class PoseResNet(nn.Module):
 
 def build_pose_resnet(config: PoseResNetConfig | None = None, **overrides: Any) -> PoseResNet:
     """A fresh :class:`PoseResNet`; ``overrides`` change fields of ``config`` (or the defaults)."""
-    base = (config or PoseResNetConfig()).to_dict()
-    base.update(overrides)
-    return PoseResNet(PoseResNetConfig.from_dict(base))
+    return PoseResNet((config or PoseResNetConfig()).replace(**overrides))

@@ -17,7 +17,7 @@ import torch
 
 from .dataset import IMAGENET_MEAN, IMAGENET_STD, TensorSamples
 from .evaluate import predict
-from .heatmaps import HeatmapCodec
+from .heatmaps import HeatmapCodec, codec_of
 from .model import PoseResNet
 from .transforms import box_to_center_scale, crop_image, get_affine_transform
 
@@ -40,7 +40,7 @@ class PoseProposer:
         device: str | torch.device = "cpu",
     ) -> None:
         self.model = model.to(device).eval()
-        self.codec = codec or getattr(model, "codec", None)
+        self.codec = codec or codec_of(model)
         self.min_confidence = float(min_confidence)
         self.refine, self.box_margin = bool(refine), float(box_margin)
         self.device = device

@@ -43,7 +43,6 @@ import torch
 from ..config import ConfigError
 from ..io import atomic_path, json_digest, write_json_atomic
 from .config import SELECTION, TrainConfig, cpu_config
-from .heatmaps import HeatmapCodec
 from .model import PoseResNet, PoseResNetConfig
 
 __all__ = [
@@ -185,7 +184,7 @@ def load_release(
     config: TrainConfig | None = None,
     device: str | torch.device = "cpu",
 ) -> tuple[PoseResNet, dict[str, Any]]:
-    """The released model (fp32, in eval mode, ``model.codec`` from the card) and its card.
+    """The released model (fp32, in eval mode, its config's codec from the card) and its card.
 
     The weights' sha256 must be the card's (a truncated or altered file is refused before it
     is read), they load through ``safetensors`` (no pickle), and when ``config`` is given its
@@ -207,19 +206,9 @@ def load_release(
             f"{weights}: sha256 {found[:16]}… differs from the card's {str(wanted)[:16]}… "
             f"({Path(card).name}): the file was altered or cut short; reinstall the package or {fix}"
         )
-    model_config = PoseResNetConfig.from_dict(meta["model"], f"{card}: model")
-    codec = HeatmapCodec.from_dict(meta["codec"], f"{card}: codec")
+    model_config = _card_model(meta, card)
     if config is not None:
-        differ = {
-            f"model.{k}": (v, config.model.to_dict()[k])
-            for k, v in model_config.to_dict().items()
-            if config.model.to_dict()[k] != v
-        }
-        differ |= {
-            f"codec.{k}": (v, config.codec.to_dict()[k])
-            for k, v in codec.to_dict().items()
-            if config.codec.to_dict()[k] != v
-        }
+        differ = _differences(model_config, config.model)
         if differ:
             said = "; ".join(f"{k}: released {a!r}, config {b!r}" for k, (a, b) in differ.items())
             raise ReleaseError(
@@ -238,8 +227,22 @@ def load_release(
     except CheckpointMismatchError as error:
         raise ReleaseError(f"{weights}: {error}; {fix}") from None
     model.load_state_dict(state)
-    model.codec = codec
     return model.to(device).eval(), meta
+
+
+def _card_model(card: dict[str, Any], where: str | os.PathLike) -> PoseResNetConfig:
+    """The model config of a card, codec included: the card keeps the codec in its own
+    ``codec`` entry (cards written before the codec became part of the model's config have it
+    only there; later ones have it in ``model`` too, from the same config)."""
+    return PoseResNetConfig.from_dict({**card["model"], "codec": card["codec"]}, f"{where}: model")
+
+
+def _differences(released: PoseResNetConfig, wanted: PoseResNetConfig) -> dict[str, tuple]:
+    """``{"model.depth": (released, wanted), "codec.flip_test": …}`` for every field that differs."""
+    a, b = released.to_dict(), wanted.to_dict()
+    codec_a, codec_b = a.pop("codec"), b.pop("codec")
+    differ = {f"model.{k}": (v, b[k]) for k, v in a.items() if b[k] != v}
+    return differ | {f"codec.{k}": (v, codec_b[k]) for k, v in codec_a.items() if codec_b[k] != v}
 
 
 def starting_model(
@@ -262,9 +265,10 @@ def starting_model(
       for ``epochs``, its epoch chosen on ``validation_adults`` adults, cached
       (:func:`~infantpose.pose2d.experiment.book_adult_model`);
     * ``coco``: the published checkpoint at ``paths["pose_resnet_coco"]``; or a path to a
-      checkpoint (ours, Microsoft's or mmpose's) at ``config``'s input size.
+      checkpoint (ours, Microsoft's or mmpose's) at ``config``'s input size. Ours carries its
+      codec; a published one is read with ``config``'s.
     """
-    from .checkpoints import load_model, load_published
+    from .checkpoints import NotOurCheckpointError, load_model, load_published
 
     if source == "released":
         model, card = load_release(config=config, device="cpu")
@@ -301,11 +305,10 @@ def starting_model(
             f"adult_model: {source!r} is not one of {', '.join(SOURCES)} nor a checkpoint file; "
             "use `released` (the shipped model), `train`, `coco` or a path to a checkpoint"
         )
-    try:  # one of ours first (it carries its config), else a published layout
+    try:  # one of ours first (it carries its config and codec), else a published layout
         model = load_model(path)
-    except ValueError:
-        model = load_published(path, input_size=config.model.input_size)
-    model.codec = config.codec
+    except NotOurCheckpointError:
+        model = load_published(path, input_size=config.model.input_size, codec=config.codec)
     return StartingModel(model, "checkpoint", f"adult model: {path}")
 
 

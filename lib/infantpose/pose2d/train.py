@@ -25,8 +25,9 @@ What runs (FiDIP's code, ostadabbas/Infant-Pose-Estimation, with its bugs not re
 * **Model selection** on a validation set (never the test split), by a rule declared before
   the run (:data:`~infantpose.pose2d.config.SELECTION`): the highest validation AP, ties broken
   by validation mean OKS, then by the later epoch; without a validation set, the last epoch.
-* **Codec**: targets, decoding and flip test come from ``config.codec`` alone, for training,
-  validation and (through ``model.codec``, set here) every later prediction.
+* **Codec**: targets, decoding and flip test come from ``config.codec`` (the model config's
+  codec) alone, for training, validation and (through ``model.codec``, which :func:`fit` makes
+  the config's and every checkpoint saves) every later prediction.
 * **Several processes** under ``torchrun`` (:mod:`.distributed`): DDP over the pose network,
   the global batch split over the ranks, rank 0 evaluates and writes.
 * **Checkpoints** (``checkpoint_dir/last.pt`` after every epoch, ``best.pt``): model,
@@ -41,6 +42,7 @@ The configuration (:class:`~infantpose.pose2d.config.TrainConfig`, paper default
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
@@ -280,6 +282,8 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 def _check_resumable(saved: dict[str, Any], config: TrainConfig, path: Path) -> None:
     now = config.to_dict()
+    with contextlib.suppress(ValueError):  # written before a field moved: in today's shape
+        saved = TrainConfig.from_dict(saved, f"{path}: config").to_dict()
     free = resumable_changes(config)
     diff = sorted(k for k in now if k not in free and saved.get(k) != now[k])
     if diff:

@@ -21,11 +21,12 @@ importable, and a numpy bilinear sampler with the same convention (no anti-alias
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from ..config import check_keys, check_values
+from ..checked import CheckedConfig
 
 try:  # OpenCV is ~10× faster; the numpy path keeps the package usable without it
     import cv2
@@ -226,7 +227,7 @@ def transform_preds(
 
 
 @dataclass
-class AugmentConfig:
+class AugmentConfig(CheckedConfig):
     """FiDIP's Pose-ResNet augmentation (Microsoft yaml): scale ×clip(N(0,1)·0.3+1, 0.7, 1.3),
     rotation clip(N(0,1)·40, −80, 80) with probability 0.6, horizontal flip with p = 0.5."""
 
@@ -235,21 +236,10 @@ class AugmentConfig:
     rotation_prob: float = 0.6
     flip_prob: float = 0.5
 
-    def __post_init__(self) -> None:
-        check_values(
-            self,
-            "AugmentConfig",
-            {"scale_factor": "[0, 1)", "rotation_factor": "[0, 180]", "rotation_prob": "[0, 1]",
-             "flip_prob": "[0, 1]"},
-        )  # fmt: skip
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict, where: str = "AugmentConfig") -> AugmentConfig:
-        check_keys(d, cls, where)
-        return cls(**d)
+    _limits: ClassVar[dict[str, str]] = {
+        "scale_factor": "[0, 1)", "rotation_factor": "[0, 180]", "rotation_prob": "[0, 1]",
+        "flip_prob": "[0, 1]",
+    }  # fmt: skip
 
 
 @dataclass(frozen=True)

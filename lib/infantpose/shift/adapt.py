@@ -239,9 +239,8 @@ def adapt(
     _freeze(components.kp2seg)
     seed_everything(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    student = PoseResNet(model.config)
+    student = PoseResNet(model.config)  # the codec comes with the config
     student.load_state_dict(model.state_dict())
-    student.codec = getattr(model, "codec", None)
     student.to(device)
     freeze_modules(student, config.frozen)
     set_train_mode(student, config.frozen)
@@ -250,8 +249,6 @@ def adapt(
         if config.losses
         else None
     )
-    if teacher is not None:
-        teacher.model.codec = student.codec
     optimiser = torch.optim.Adam([p for p in student.parameters() if p.requires_grad], lr=config.lr)
     # evenly spaced, the last at the final step
     checkpoints = {

@@ -9,10 +9,10 @@ Every config rejects unknown keys (``replace(teacher_emma=…)`` names ``teacher
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
+from typing import ClassVar
 
-from ..config import check_keys
+from ..checked import CheckedConfig
 
 __all__ = ["MODES", "ShiftConfig", "ViewAugment"]
 
@@ -27,7 +27,7 @@ MODES: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
-class ViewAugment:
+class ViewAugment(CheckedConfig):
     """One view's random affine and photometric change (``--rotation_stu 60 --shear_stu -30 30
     --translate_stu 0.05 0.05 --scale_stu 0.6 1.3 --color_stu 0.25 --blur_stu 0``).
 
@@ -43,23 +43,18 @@ class ViewAugment:
     color: float = 0.25
     blur: float = 0.0
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "shear", tuple(float(v) for v in self.shear))
-        object.__setattr__(self, "translate", tuple(float(v) for v in self.translate))
-        object.__setattr__(self, "scale", tuple(float(v) for v in self.scale))
-        if not 0 < self.scale[0] <= self.scale[1]:
-            raise ValueError(f"ViewAugment.scale={self.scale}: 0 < low ≤ high")
-        if self.color < 0 or self.blur < 0 or self.rotation < 0:
-            raise ValueError("ViewAugment: rotation, color and blur are ≥ 0")
+    _limits: ClassVar[dict[str, str]] = {
+        "rotation": "[0, inf)", "scale": "(0, inf)", "color": "[0, inf)", "blur": "[0, inf)"
+    }  # fmt: skip
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "ViewAugment") -> ViewAugment:
-        check_keys(d, cls, where)
-        return cls(**d)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.scale[0] <= self.scale[1]:
+            raise ValueError(f"ViewAugment.scale={self.scale}: 0 < low ≤ high")
 
 
 @dataclass(frozen=True)
-class ShiftConfig:
+class ShiftConfig(CheckedConfig):
     """Everything that defines an adaptation run (saved with its results).
 
     * ``teacher_ema`` α = 0.999 (``--teacher_alpha``). The teacher's time constant is
@@ -113,44 +108,20 @@ class ShiftConfig:
     channels_last: bool = True
     frozen: tuple[str, ...] = ()
 
+    _nested: ClassVar[dict[str, type]] = {"student": ViewAugment, "teacher": ViewAugment}
+    _limits: ClassVar[dict[str, str]] = {
+        "teacher_ema": "[0, 1)", "mask_ratio": "[0, 1)", "occlude_rate": "[0, 1]",
+        "occlude_thresh": "[0, 1]", "occlude_size": "[0, inf)", "heatmap_sigma": "(0, inf)",
+        "lambda_c": "[0, inf)", "lambda_p": "[0, inf)", "lambda_s": "[0, inf)",
+        "softargmax_beta": "(0, inf)", "lr": "(0, inf)", "steps": "[1, inf)",
+        "batch_size": "[1, inf)", "evaluations": "[1, inf)", "seed": "[0, inf)",
+    }  # fmt: skip
+
     def __post_init__(self) -> None:
-        for name in ("student", "teacher"):
-            value = getattr(self, name)
-            if isinstance(value, dict):
-                object.__setattr__(self, name, ViewAugment.from_dict(value, f"ShiftConfig.{name}"))
-        object.__setattr__(self, "frozen", tuple(self.frozen))
+        super().__post_init__()
         if self.mode not in MODES:
             raise ValueError(f"ShiftConfig.mode={self.mode!r}: one of {tuple(MODES)}")
-        if not 0.0 <= self.teacher_ema < 1.0:
-            raise ValueError(f"ShiftConfig.teacher_ema={self.teacher_ema}: in [0, 1)")
-        if not 0.0 <= self.mask_ratio < 1.0:
-            raise ValueError(f"ShiftConfig.mask_ratio={self.mask_ratio}: in [0, 1)")
-        for name in ("steps", "batch_size", "evaluations"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"ShiftConfig.{name}={getattr(self, name)}: must be ≥ 1")
 
     @property
     def losses(self) -> tuple[str, ...]:
         return MODES[self.mode]
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["student"], d["teacher"] = asdict(self.student), asdict(self.teacher)
-        d["frozen"] = list(self.frozen)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "ShiftConfig") -> ShiftConfig:
-        check_keys(d, cls, where)
-        return cls(**d)
-
-    def replace(self, **changes: Any) -> ShiftConfig:
-        """A copy with ``changes``; ``student``/``teacher`` may be dicts of changed fields."""
-        check_keys(changes, ShiftConfig, "ShiftConfig.replace")
-        d = self.to_dict()
-        for view in ("student", "teacher"):
-            if isinstance(changes.get(view), dict):
-                check_keys(changes[view], ViewAugment, f"ShiftConfig.replace({view}=...)")
-                changes[view] = {**d[view], **changes[view]}
-        d.update(changes)
-        return ShiftConfig.from_dict(d)

@@ -24,7 +24,7 @@ from ..keypoints import COCO17
 from ..metrics import PCKResult, pck
 from ..pose2d.dataset import TensorSamples
 from ..pose2d.evaluate import Predictions
-from ..pose2d.heatmaps import HeatmapCodec, final_predictions, flip_test_average
+from ..pose2d.heatmaps import HeatmapCodec, codec_of, final_predictions, flip_test_average
 
 __all__ = ["DECODINGS", "frame_normaliser", "pck_of", "shift_pck"]
 
@@ -69,8 +69,8 @@ def shift_pck(
     """``{"argmax": …, "subpixel": …}``: PCK@0.05 of ``model`` on ``coco`` (GT boxes), ``data``
     its preloaded evaluation crops (:func:`infantpose.pose2d.preload`). One forward pass (and
     one of the mirrored input for the flip test) serves both decodings: ``argmax`` decodes the
-    plain heatmaps, ``subpixel`` the codec's (DARK, flip test)."""
-    codec = codec or getattr(model, "codec", None) or HeatmapCodec.precise()
+    plain heatmaps, ``subpixel`` the codec's (by default the model's own, ``model.codec``)."""
+    codec = codec or codec_of(model)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()

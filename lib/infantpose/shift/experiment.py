@@ -31,7 +31,7 @@ from ..io import json_digest
 from ..metrics import PCK_GROUPS, PCKResult
 from ..pose2d.dataset import PoseDataset, TensorSamples, preload
 from ..pose2d.model import PoseResNet
-from ..synthesis.cache import code_fingerprint
+from ..sources import code_fingerprint
 from .adapt import Components, adapt
 from .config import ShiftConfig
 from .data import SourceCrops, TargetImages, source_crops, target_images
@@ -173,7 +173,8 @@ def load_or_make_prior(
     loaded), returned on ``device``."""
     device = resolve_device(device)
     trained_on = f"{prior_split.num_annotations} labelled infant poses of {prior_split.source}"
-    key = _digest(config.to_dict(), _set_digest(prior_split), code_fingerprint(["shift/prior.py"]))
+    code = code_fingerprint(make_prior_data, train_prior)  # their modules and what they import
+    key = _digest(config.to_dict(), _set_digest(prior_split), code)
     path = _cache_root(root) / f"prior_{key}.pt"
     if path.is_file():
         model, trained_on = load_prior(path)
@@ -201,8 +202,8 @@ def load_or_make_visibility(
     model and code, on ``device``, then loaded), returned on ``device``."""
     device = resolve_device(device)
     hw, hh = model.config.heatmap_size
-    key = _digest(epochs, batch_size, seed, _set_digest(source_set), _model_digest(model),
-                  code_fingerprint(["shift/visibility.py", "shift/data.py"]))  # fmt: skip
+    code = code_fingerprint(build_segmenter, train_segmenter, train_kp2seg, source_crops)
+    key = _digest(epochs, batch_size, seed, _set_digest(source_set), _model_digest(model), code)
     seg_path = _cache_root(root) / f"fseg_{key}.pt"
     kp_path = _cache_root(root) / f"kp2seg_{key}.pt"
     segmenter = build_segmenter(model)

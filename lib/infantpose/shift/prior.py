@@ -24,16 +24,16 @@ import logging
 import os
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
-from ..config import check_keys
+from ..checked import CheckedConfig
 from ..env import resolve_device
 from ..keypoints import COCO17
 from ..pose2d.checkpoints import load_checkpoint, save_checkpoint
@@ -95,7 +95,7 @@ def bone_vectors(points: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class PriorConfig:
+class PriorConfig(CheckedConfig):
     """The prior network and its training. Released: hidden 512 × 5 layers, Adam 3e-4, batch
     1024, 75/100/200 epochs of 1000 iterations (875k steps). CPU profiles shrink the steps."""
 
@@ -112,21 +112,12 @@ class PriorConfig:
     rotations: int = 8
     seed: int = 0
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "stage_steps", tuple(int(s) for s in self.stage_steps))
-        object.__setattr__(self, "kappas", tuple(float(k) for k in self.kappas))
-        if len(self.stage_steps) != 3:
-            raise ValueError(f"PriorConfig.stage_steps={self.stage_steps}: three stages")
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "PriorConfig") -> PriorConfig:
-        check_keys(d, cls, where)
-        return cls(**d)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["stage_steps"], d["kappas"] = list(self.stage_steps), list(self.kappas)
-        return d
+    _limits: ClassVar[dict[str, str]] = {
+        "hidden": "[1, inf)", "layers": "[1, inf)", "lr": "(0, inf)", "batch_size": "[1, inf)",
+        "stage_steps": "[0, inf)", "kappas": "(0, inf)", "candidates": "[1, inf)",
+        "k_distance": "[1, inf)", "far": "[0, inf)", "near": "[0, inf)", "rotations": "[0, inf)",
+        "seed": "[0, inf)",
+    }  # fmt: skip
 
 
 class _StructureEncoder(nn.Module):

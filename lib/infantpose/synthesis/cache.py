@@ -1,32 +1,35 @@
 """One load-or-make cache for every dataset the book makes, with one fingerprint rule.
 
 A made dataset is a COCO folder plus ``synthesis.json``, the parameters it was made with and
-the fingerprint of the code that made it (:func:`code_fingerprint` of :data:`ENGINE_SOURCES`).
-:func:`load_or_make` reuses a folder only when both match, so a changed parameter or a changed
-line of the engine never serves a stale dataset; the makers write atomically, so an
+the fingerprint of the code that made it (:func:`engine_fingerprint`: the
+:func:`~infantpose.sources.code_fingerprint` of every module of :mod:`infantpose.synthesis`
+and of everything they import, bodies, poses, the fit, the camera and the renderer among
+them). :func:`load_or_make` reuses a folder only when both match, so a changed parameter or a
+changed line of the engine never serves a stale dataset; the makers write atomically, so an
 interrupted run leaves nothing half-made.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..config import data_root
 from ..data.coco import CocoKeypoints, read_coco
 from ..io import write_json_atomic
+from ..sources import code_fingerprint, import_closure, submodules
 
 __all__ = [
-    "ENGINE_SOURCES",
+    "ENGINE",
     "STAMP_FILE",
     "code_fingerprint",
     "dataset_root",
     "engine_fingerprint",
+    "engine_modules",
     "is_current",
     "load_made",
     "load_or_make",
@@ -36,11 +39,8 @@ __all__ = [
 #: The parameters a made dataset was made with, in its folder.
 STAMP_FILE = "synthesis.json"
 
-#: The code a made dataset depends on (paths in the package): bodies, poses and the fit, the
-#: camera, the renderer and this package. Its fingerprint is part of every dataset's stamp.
-ENGINE_SOURCES = ("body", "camera.py", "optim.py", "render", "synthesis")
-
-_PACKAGE = Path(__file__).resolve().parents[1]
+#: The package that makes the datasets: its modules and what they import are the engine.
+ENGINE = "infantpose.synthesis"
 
 log = logging.getLogger(__name__)
 
@@ -64,24 +64,16 @@ def load_made(root: str | os.PathLike, what: str, split: str = "train_infant") -
     return read_coco(annotation, image_root=root / "images" / split)
 
 
-def code_fingerprint(sources: Sequence[str], length: int = 16) -> str:
-    """A hash of the package's source files ``sources`` (paths in the package; a folder means
-    every ``.py`` below it): each file's package path and bytes, in order. The one rule by
-    which a cache (a made dataset, a trained model) tells that the code that made it changed."""
-    digest = hashlib.sha256()
-    for name in sources:
-        path = _PACKAGE / name
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        for file in files:
-            digest.update(file.relative_to(_PACKAGE).as_posix().encode())
-            digest.update(file.read_bytes())
-    return digest.hexdigest()[:length]
+def engine_modules() -> list[str]:
+    """The modules whose code makes the datasets: every module of :data:`ENGINE` and every
+    package module they import (:func:`~infantpose.sources.import_closure`)."""
+    return import_closure(*submodules(ENGINE))
 
 
 def engine_fingerprint() -> str:
-    """The fingerprint of the code that makes the datasets (:data:`ENGINE_SOURCES`), so that a
+    """The fingerprint of the code that makes the datasets (:func:`engine_modules`), so that a
     change to any of it makes them again instead of serving a stale set."""
-    return code_fingerprint(ENGINE_SOURCES)
+    return code_fingerprint(*submodules(ENGINE))
 
 
 def load_or_make(
