@@ -106,9 +106,10 @@ RELEASE_DATA = ReleaseData()
 RELEASE_CHOICES = {
     "architecture": "ResNet-18 with 128-channel deconvolutions at 96×128 (w×h): the input every "
     "chapter fine-tunes at, so the book's hour keeps its size. A training step costs per image, "
-    "against it: a 256-channel head 1.3×, ResNet-34 1.6×, a square 128×128 input 1.3×, "
-    "ResNet-50 with the paper's head 3.5× (bf16 on an AMX CPU; bench_release). No accuracy pilot "
-    "of those was run for release 1: each would also cost every chapter's fine-tuning as much.",
+    "against it: a 256-channel head 1.3×, ResNet-34 2.3×, a square 128×128 input 1.3×, "
+    "ResNet-50 with the paper's head 3.6× (bf16 on an AMX CPU, where bf16 is 1.6× faster than "
+    "fp32; bench_release). No accuracy pilot of those was run for release 1: each would also "
+    "cost every chapter's fine-tuning as much.",
     "data": "10,000 adults, all in the infants' 640×480 frames: 40 % upright SURREAL-like, 30 % "
     "on the floor (lying, sitting, kneeling, on all fours), 30 % with the photo look in every "
     "posture; augmentation (scale, rotation, flip) each epoch.",
