@@ -344,7 +344,7 @@ def card_summary(card: dict[str, Any]) -> dict[str, str]:
         f"{compute['device']} ({compute['machine']['cpu']}, {compute['machine']['cores']} cores)",
         "weights": f"{card['weights']['file']}, {card['weights']['dtype']}, "
         f"{card['weights']['bytes'] / 2**20:.1f} MiB, sha256 {card['weights']['sha256'][:16]}…",
-        "made by": f"`{card['remake']}` at commit {card['commit']}",
+        "made by": f"{card['remake']}, at commit {str(card['commit'])[:12]}",
     }
 
 
