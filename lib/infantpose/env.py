@@ -132,17 +132,22 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _git(*args: str) -> str:
+def _git(*args: str, cwd: str | os.PathLike | None = None) -> str:
     return subprocess.run(
-        ["git", *args], capture_output=True, text=True, timeout=5, check=True
+        ["git", *args], capture_output=True, text=True, timeout=5, check=True, cwd=cwd
     ).stdout.strip()
 
 
-def _git_commit() -> str:
-    """Short commit of the checkout, ``+dirty`` when tracked files have changed."""
+def git_commit(
+    folder: str | os.PathLike | None = None, *, short: bool = True, paths: tuple = ()
+) -> str:
+    """The commit of the checkout holding ``folder`` (default: the working directory), with
+    ``+dirty`` when tracked files (under ``paths``, if given) have changed; ``unknown`` outside
+    a checkout."""
     try:
-        commit = _git("rev-parse", "--short", "HEAD")
-        dirty = _git("status", "--porcelain", "--untracked-files=no")
+        commit = _git("rev-parse", *(["--short"] if short else []), "HEAD", cwd=folder)
+        dirty = _git("status", "--porcelain", "--untracked-files=no", "--",
+                     *map(str, paths), cwd=folder)  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return commit + ("+dirty" if dirty else "")
@@ -158,7 +163,7 @@ def environment() -> dict[str, str]:
         "cpus": str(len(os.sched_getaffinity(0))),
         "torch_threads": str(torch.get_num_threads()),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
     }
     info.update({package: _version(package) for package in _REPORTED})
     return info

@@ -33,7 +33,6 @@ import logging
 import math
 import os
 import platform
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -391,17 +390,12 @@ def gpu_estimate(
 # -- making --------------------------------------------------------------------------------
 
 
-def _commit() -> str | None:
-    """The commit of the package's checkout, ``+dirty`` when its code has uncommitted changes."""
-    here = Path(__file__).parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              cwd=here, timeout=10, check=True).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(["git", "status", "--porcelain", "-uno", "--", str(here.parent)],
-                               capture_output=True, text=True, cwd=here, timeout=10).stdout  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return (head + ("+dirty" if dirty.strip() else "")) or None
+def _commit() -> str:
+    """The full commit of the package's checkout, ``+dirty`` when its code has changed."""
+    from ..env import git_commit
+
+    here = Path(__file__).resolve().parent
+    return git_commit(here, short=False, paths=(here.parent,))
 
 
 def _machine() -> dict[str, Any]:
